@@ -1,0 +1,110 @@
+"""The REST API: the same services and the same scoping as the pages."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from . import services
+from .models import InvoiceRequest, Order
+from .serializers import (
+    HistoryEntrySerializer,
+    InvoiceRequestCreateSerializer,
+    InvoiceRequestSerializer,
+    IssueSerializer,
+    RefuseSerializer,
+)
+
+
+class InvoiceRequestFilter(filters.FilterSet):
+    order_number = filters.CharFilter(field_name="order__number")
+
+    class Meta:
+        model = InvoiceRequest
+        fields = ["state", "shop", "kind", "invoice_kind", "order_number"]
+
+
+class _RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = InvoiceRequestSerializer
+    filterset_class = InvoiceRequestFilter
+
+    def scoped(self):  # the one place a subclass says who sees what
+        raise NotImplementedError
+
+    def get_queryset(self):
+        return self.scoped().select_related("order", "shop")
+
+    @extend_schema(responses=HistoryEntrySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        invoice_request = self.get_object()
+        entries = invoice_request.history.select_related("actor")
+        return Response(HistoryEntrySerializer(entries, many=True).data)
+
+
+class MerchantInvoiceRequestViewSet(_RequestViewSet):
+    """Invoice requests of the shops the user works for."""
+
+    def scoped(self):
+        return InvoiceRequest.objects.for_merchant(self.request.user)
+
+    @extend_schema(request=IssueSerializer, responses=InvoiceRequestSerializer)
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def issue(self, request: Request, pk: str | None = None) -> Response:
+        invoice_request = self.get_object()
+        data = IssueSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.invoice_request_issue(
+            invoice_request=invoice_request,
+            by=request.user,
+            file=data.validated_data["file"],
+            invoice_code=data.validated_data.get("invoice_code", ""),
+            invoice_number=data.validated_data["invoice_number"],
+        )
+        return Response(InvoiceRequestSerializer(invoice_request).data)
+
+    @extend_schema(request=RefuseSerializer, responses=InvoiceRequestSerializer)
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser])
+    def refuse(self, request: Request, pk: str | None = None) -> Response:
+        invoice_request = self.get_object()
+        data = RefuseSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.invoice_request_refuse(
+            invoice_request=invoice_request, by=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(InvoiceRequestSerializer(invoice_request).data)
+
+
+class ConsumerInvoiceRequestViewSet(mixins.CreateModelMixin, _RequestViewSet):
+    """The consumer's own invoice requests."""
+
+    def scoped(self):
+        return InvoiceRequest.objects.for_consumer(self.request.user)
+
+    @extend_schema(request=InvoiceRequestCreateSerializer, responses=InvoiceRequestSerializer)
+    def create(self, request: Request) -> Response:
+        data = InvoiceRequestCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        order = get_object_or_404(Order.objects.for_consumer(request.user), pk=fields.pop("order"))
+        previous = order.invoice_requests.order_by("-requested_at", "-id").first()
+        reissue_of = (
+            previous if previous and previous.state in InvoiceRequest.REISSUABLE_STATES else None
+        )
+        created = services.invoice_request_create(
+            consumer=request.user, order=order, data=fields, reissue_of=reissue_of
+        )
+        return Response(InvoiceRequestSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=InvoiceRequestSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        invoice_request = self.get_object()
+        services.invoice_request_cancel(invoice_request=invoice_request, by=request.user)
+        return Response(InvoiceRequestSerializer(invoice_request).data)

@@ -1,0 +1,328 @@
+"""Shops, their staff, orders, invoice requests and the append-only history (spec 2, 3, 9)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .querysets import (
+    HistoryQuerySet,
+    InvoiceRequestQuerySet,
+    OrderQuerySet,
+    ShopQuerySet,
+)
+
+User = settings.AUTH_USER_MODEL
+ARBITRATOR_GROUP = "arbitrators"
+
+
+class Shop(models.Model):
+    """A POP merchant's store; every merchant-side object belongs to exactly one shop."""
+
+    jd_shop_id = models.CharField(_("JD shop id"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    # Gray release (spec 7): the new flow is on from this instant; null means the old flow.
+    new_flow_since = models.DateTimeField(_("new flow since"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ShopQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("shop")
+        verbose_name_plural = _("shops")
+        ordering = ["jd_shop_id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.jd_shop_id})"
+
+    @property
+    def on_new_flow(self) -> bool:
+        return self.new_flow_since is not None
+
+
+class ShopMembership(models.Model):
+    """A user who works for a shop, with a role (子账号权限)."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", _("owner")
+        OPERATOR = "operator", _("operator")
+        VIEWER = "viewer", _("viewer")
+
+    WRITERS = (Role.OWNER, Role.OPERATOR)
+
+    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="shop_memberships")
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("shop membership")
+        verbose_name_plural = _("shop memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "shop"], name="membership_unique"),
+            models.CheckConstraint(
+                condition=Q(role__in=["owner", "operator", "viewer"]), name="membership_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.shop} ({self.role})"
+
+
+class Order(models.Model):
+    """A consumer's order in one shop; invoices may be requested once it is completed."""
+
+    class State(models.TextChoices):
+        PAID = "paid", _("paid")
+        SHIPPED = "shipped", _("shipped")
+        COMPLETED = "completed", _("completed")
+        CANCELLED = "cancelled", _("cancelled")
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
+    consumer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="orders")
+    number = models.CharField(_("order number"), max_length=32, unique=True)
+    amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["consumer", "-created_at"], name="order_consumer_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_nonnegative"),
+            models.CheckConstraint(
+                condition=Q(state__in=["paid", "shipped", "completed", "cancelled"]),
+                name="order_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="completed", completed_at__isnull=False)
+                | (~Q(state="completed") & Q(completed_at__isnull=True)),
+                name="order_completed_at_iff_completed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_completed(self) -> bool:
+        return self.state == self.State.COMPLETED
+
+
+class InvoiceRequest(models.Model):
+    """A consumer's request for an invoice (开票申请) for one completed order."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        ISSUED = "issued", _("issued")
+        REFUSED = "refused", _("refused")
+        CANCELLED = "cancelled", _("cancelled")
+
+    TERMINAL_STATES = (State.ISSUED, State.REFUSED, State.CANCELLED)
+    # A re-issue (补开) may follow a request that ended without an invoice.
+    REISSUABLE_STATES = (State.REFUSED, State.CANCELLED)
+
+    class Kind(models.TextChoices):
+        ORIGINAL = "original", _("original")
+        REISSUE = "reissue", _("re-issue (补开)")
+
+    class TitleType(models.TextChoices):
+        PERSON = "person", _("person (个人)")
+        ORGANISATION = "organisation", _("organisation (单位)")
+
+    class InvoiceKind(models.TextChoices):
+        E_ORDINARY = "e_ordinary", _("electronic ordinary invoice (电子普通发票)")
+        VAT_SPECIAL = "vat_special", _("VAT special invoice (增值税专用发票)")
+        PAPER_ORDINARY = "paper_ordinary", _("paper ordinary invoice (纸质普通发票)")
+        DIGITAL_ORDINARY = "digital_ordinary", _("fully digital ordinary invoice (数电普通发票)")
+        DIGITAL_SPECIAL = "digital_special", _("fully digital special invoice (数电专用发票)")
+
+    ELECTRONIC_KINDS = (
+        InvoiceKind.E_ORDINARY,
+        InvoiceKind.DIGITAL_ORDINARY,
+        InvoiceKind.DIGITAL_SPECIAL,
+    )
+    SPECIAL_KINDS = (InvoiceKind.VAT_SPECIAL, InvoiceKind.DIGITAL_SPECIAL)
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoice_requests")
+    # shop and consumer repeat the order's so that scoping and the jobs need no join.
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="invoice_requests")
+    consumer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="invoice_requests")
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ORIGINAL)
+    reissue_of = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissues"
+    )
+
+    title_type = models.CharField(_("title type"), max_length=16, choices=TitleType.choices)
+    title = models.CharField(_("invoice title"), max_length=200)
+    tax_id = models.CharField(_("tax id"), max_length=20, blank=True)
+    tax_id_warning = models.CharField(_("tax id warning"), max_length=200, blank=True)
+    invoice_kind = models.CharField(_("invoice kind"), max_length=20, choices=InvoiceKind.choices)
+    email = models.EmailField(_("e-mail"), blank=True)
+    registered_address = models.CharField(_("registered address"), max_length=200, blank=True)
+    registered_phone = models.CharField(_("registered phone"), max_length=32, blank=True)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
+    bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
+
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # The request is overdue once now is strictly past this instant (spec 4.1, 7); null while
+    # its shop is on the old flow. Stored so that the urge job is one index range scan.
+    overdue_at = models.DateTimeField(_("overdue after"), null=True, blank=True)
+
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+    invoice_code = models.CharField(_("invoice code"), max_length=12, blank=True)
+    invoice_number = models.CharField(_("invoice number"), max_length=20, blank=True)
+    invoice_file = models.FileField(_("invoice file"), upload_to="invoices/%Y/%m/", blank=True)
+    invoice_content_type = models.CharField(max_length=40, blank=True)
+    refused_at = models.DateTimeField(_("refused at"), null=True, blank=True)
+    refuse_reason = models.TextField(_("refusal reason"), blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    objects = InvoiceRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invoice request")
+        verbose_name_plural = _("invoice requests")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(fields=["shop", "state", "-requested_at"], name="ir_shop_state_idx"),
+            models.Index(fields=["consumer", "-requested_at"], name="ir_consumer_idx"),
+            models.Index(
+                fields=["overdue_at"],
+                name="ir_pending_overdue_idx",
+                condition=Q(state="pending", overdue_at__isnull=False),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["pending", "issued", "refused", "cancelled"]),
+                name="ir_state_valid",
+            ),
+            # At most one live (pending or issued) request per order, whatever races.
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(state__in=["pending", "issued"]),
+                name="ir_one_live_request_per_order",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="issued")
+                | (Q(issued_at__isnull=False) & ~Q(invoice_number="") & ~Q(invoice_file="")),
+                name="ir_issued_has_invoice",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="refused")
+                | (Q(refused_at__isnull=False) & ~Q(refuse_reason="")),
+                name="ir_refused_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(title_type="organisation") | ~Q(tax_id=""),
+                name="ir_organisation_has_tax_id",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="original", reissue_of__isnull=True)
+                | Q(kind="reissue", reissue_of__isnull=False),
+                name="ir_reissue_has_previous",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.order_id} {self.state}"
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Spec 4.1: pending, and strictly more than the overdue period has passed."""
+        now = now or timezone.now()
+        return (
+            self.state == self.State.PENDING
+            and self.overdue_at is not None
+            and now > self.overdue_at
+        )
+
+
+class HistoryEntry(models.Model):
+    """One state change of a request, ticket or dispute: append-only, read by arbitrators.
+
+    Every entry hangs off the invoice request it concerns, so a request's whole story (its
+    ticket and dispute included) is one indexed read.
+    """
+
+    class Subject(models.TextChoices):
+        REQUEST = "request", _("invoice request")
+        TICKET = "ticket", _("urge ticket")
+        DISPUTE = "dispute", _("dispute")
+
+    request = models.ForeignKey(InvoiceRequest, on_delete=models.PROTECT, related_name="history")
+    subject = models.CharField(_("subject"), max_length=16, choices=Subject.choices)
+    subject_id = models.BigIntegerField(_("subject id"))
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("empty when the system did it"),
+    )
+    action = models.CharField(_("action"), max_length=40)
+    state_from = models.CharField(_("state before"), max_length=24, blank=True)
+    state_to = models.CharField(_("state after"), max_length=24, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+
+    objects = HistoryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("history entry")
+        verbose_name_plural = _("history")
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["request", "at"], name="history_request_idx"),
+            models.Index(fields=["subject", "subject_id"], name="history_subject_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.subject}#{self.subject_id} {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise HistoryIsAppendOnly
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise HistoryIsAppendOnly
+
+
+class HistoryIsAppendOnly(Exception):
+    """History entries are never edited or deleted."""
+
+
+class ShopFlowChange(models.Model):
+    """Gray release audit (spec 7): who turned the new flow on or off for a shop, and when."""
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="flow_changes")
+    on = models.BooleanField(_("new flow on"))
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    requests_rescheduled = models.PositiveIntegerField(_("pending requests rescheduled"), default=0)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("gray release change")
+        verbose_name_plural = _("gray release changes")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.shop_id} {'on' if self.on else 'off'} @ {self.at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,98 @@
+"""API shapes for invoice requests: input is shaped here, rules stay in the services."""
+
+from rest_framework import serializers
+
+from .models import HistoryEntry, InvoiceRequest
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.get_username", default=None, read_only=True)
+
+    class Meta:
+        model = HistoryEntry
+        fields = [
+            "at",
+            "subject",
+            "subject_id",
+            "action",
+            "state_from",
+            "state_to",
+            "actor",
+            "data",
+        ]
+
+
+class InvoiceRequestSerializer(serializers.ModelSerializer):
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    shop_name = serializers.CharField(source="shop.name", read_only=True)
+    is_overdue = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = InvoiceRequest
+        fields = [
+            "id",
+            "order",
+            "order_number",
+            "shop",
+            "shop_name",
+            "kind",
+            "reissue_of",
+            "title_type",
+            "title",
+            "tax_id",
+            "tax_id_warning",
+            "invoice_kind",
+            "email",
+            "registered_address",
+            "registered_phone",
+            "bank_name",
+            "bank_account",
+            "state",
+            "requested_at",
+            "overdue_at",
+            "is_overdue",
+            "issued_at",
+            "invoice_code",
+            "invoice_number",
+            "download_url",
+            "refused_at",
+            "refuse_reason",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+    def get_is_overdue(self, obj: InvoiceRequest) -> bool:
+        return obj.is_overdue()
+
+    def get_download_url(self, obj: InvoiceRequest) -> str | None:
+        if obj.state != InvoiceRequest.State.ISSUED:
+            return None
+        from django.urls import reverse
+
+        return reverse("invoice-download", args=[obj.pk])
+
+
+class InvoiceRequestCreateSerializer(serializers.Serializer):
+    """A consumer's request: the order, and the invoice details of spec 3."""
+
+    order = serializers.IntegerField()
+    title_type = serializers.ChoiceField(choices=InvoiceRequest.TitleType.choices)
+    title = serializers.CharField(max_length=200)
+    tax_id = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    invoice_kind = serializers.ChoiceField(choices=InvoiceRequest.InvoiceKind.choices)
+    email = serializers.CharField(max_length=254, required=False, allow_blank=True)
+    registered_address = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    registered_phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    bank_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    bank_account = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class IssueSerializer(serializers.Serializer):
+    invoice_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
+    invoice_number = serializers.CharField(max_length=20)
+    file = serializers.FileField()
+
+
+class RefuseSerializer(serializers.Serializer):
+    reason = serializers.CharField()

@@ -1,0 +1,335 @@
+"""Writes for invoice requests (spec 3): request, re-issue, issue with upload, refuse, cancel.
+
+Each transition is one transaction: a conditional UPDATE from the expected state (zero rows
+means another actor won and we say so), then the history entry, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jdpop.errors import Conflict, DomainError
+
+from .models import HistoryEntry, InvoiceRequest, Order, Shop, ShopMembership
+from .validators import validate_invoice_file, validate_invoice_number, validate_tax_id
+
+State = InvoiceRequest.State
+
+
+def history_record(
+    *,
+    request_id: int,
+    subject: str,
+    subject_id: int,
+    actor: AbstractBaseUser | None,
+    action: str,
+    state_from: str = "",
+    state_to: str = "",
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> HistoryEntry:
+    """Append one history entry; call it inside the transaction of the change it records."""
+    return HistoryEntry.objects.create(
+        request_id=request_id,
+        subject=subject,
+        subject_id=subject_id,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        action=action,
+        state_from=state_from,
+        state_to=state_to,
+        data=data or {},
+        at=at or timezone.now(),
+    )
+
+
+def overdue_at_for(*, requested_at: datetime, shop: Shop) -> datetime | None:
+    """When a request becomes overdue (spec 4.1): its own request time or, if later, the moment
+    its shop joined the new flow (spec 7), plus the overdue period. None on the old flow."""
+    if shop.new_flow_since is None:
+        return None
+    return max(requested_at, shop.new_flow_since) + settings.JDPOP_OVERDUE_AFTER
+
+
+def require_shop_writer(user: AbstractBaseUser, shop_id: int) -> None:
+    """Owners and operators act for their shop; a viewer (or a stranger) may not."""
+    if not ShopMembership.objects.filter(
+        user=user, shop_id=shop_id, role__in=ShopMembership.WRITERS
+    ).exists():
+        raise PermissionDenied(_("Your role in this shop does not allow this action."))
+
+
+def clean_request_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Validate a consumer's invoice details (spec 3); raise ValidationError per field."""
+    R = InvoiceRequest
+    fields = {
+        "title_type": (data.get("title_type") or "").strip(),
+        "title": (data.get("title") or "").strip(),
+        "tax_id": (data.get("tax_id") or "").strip(),
+        "invoice_kind": (data.get("invoice_kind") or "").strip(),
+        "email": (data.get("email") or "").strip(),
+        "registered_address": (data.get("registered_address") or "").strip(),
+        "registered_phone": (data.get("registered_phone") or "").strip(),
+        "bank_name": (data.get("bank_name") or "").strip(),
+        "bank_account": (data.get("bank_account") or "").strip(),
+        "tax_id_warning": "",
+    }
+    errors: dict[str, list] = {}
+
+    def add(field: str, message: str, code: str) -> None:
+        errors.setdefault(field, []).append(ValidationError(message, code=code))
+
+    if fields["title_type"] not in R.TitleType.values:
+        add("title_type", _("Choose a person or an organisation title."), "title_type")
+    if not fields["title"]:
+        add("title", _("The invoice title is required."), "required")
+    if fields["invoice_kind"] not in R.InvoiceKind.values:
+        add("invoice_kind", _("Choose an invoice kind."), "invoice_kind")
+    organisation = fields["title_type"] == R.TitleType.ORGANISATION
+    special = fields["invoice_kind"] in R.SPECIAL_KINDS
+    if special and not organisation:
+        add(
+            "invoice_kind",
+            _("A special VAT invoice can only be made out to an organisation."),
+            "special_needs_organisation",
+        )
+    if organisation and not fields["tax_id"]:
+        add("tax_id", _("An organisation title needs its tax id."), "required")
+    elif fields["tax_id"]:
+        try:
+            tax_id = validate_tax_id(fields["tax_id"])
+        except ValidationError as e:
+            errors.setdefault("tax_id", []).extend(e.error_list)
+        else:
+            fields["tax_id"] = tax_id.value
+            fields["tax_id_warning"] = str(tax_id.warning or "")
+    if fields["invoice_kind"] in R.ELECTRONIC_KINDS:
+        if not fields["email"]:
+            add("email", _("An electronic invoice needs an e-mail address."), "required")
+    if fields["email"]:
+        from django.core.validators import validate_email
+
+        try:
+            validate_email(fields["email"])
+        except ValidationError:
+            add("email", _("Enter a valid e-mail address."), "invalid")
+    if fields["invoice_kind"] == R.InvoiceKind.VAT_SPECIAL:
+        for name, label in (
+            ("registered_address", _("registered address")),
+            ("registered_phone", _("registered phone")),
+            ("bank_name", _("bank")),
+            ("bank_account", _("bank account")),
+        ):
+            if not fields[name]:
+                add(
+                    name,
+                    _("A VAT special invoice needs the %(field)s.") % {"field": label},
+                    "required",
+                )
+    for name in fields:
+        max_length = R._meta.get_field(name).max_length
+        if max_length and len(fields[name]) > max_length:
+            add(name, _("At most %(n)d characters.") % {"n": max_length}, "max_length")
+    if errors:
+        raise ValidationError(errors)
+    return fields
+
+
+def invoice_request_create(
+    *,
+    consumer: AbstractBaseUser,
+    order: Order,
+    data: dict[str, Any],
+    reissue_of: InvoiceRequest | None = None,
+) -> InvoiceRequest:
+    """A consumer asks for an invoice on a completed order of theirs, or for a re-issue (补开)
+    after an earlier request of the same order ended without an invoice."""
+    if order.consumer_id != consumer.pk:
+        raise PermissionDenied(_("This is not your order."))
+    if not order.is_completed:
+        raise DomainError(
+            "order_not_completed",
+            _("An invoice can only be requested once the order is completed."),
+        )
+    if reissue_of is not None and (
+        reissue_of.order_id != order.pk or reissue_of.state not in InvoiceRequest.REISSUABLE_STATES
+    ):
+        raise Conflict("not_reissuable", _("Only a refused or withdrawn request can be re-issued."))
+    fields = clean_request_fields(data)
+    now = timezone.now()
+    kind = InvoiceRequest.Kind.REISSUE if reissue_of else InvoiceRequest.Kind.ORIGINAL
+    try:
+        with transaction.atomic():
+            if reissue_of is None and InvoiceRequest.objects.filter(order=order).exists():
+                raise Conflict(
+                    "already_requested", _("An invoice was already requested for this order.")
+                )
+            invoice_request = InvoiceRequest.objects.create(
+                order=order,
+                shop_id=order.shop_id,
+                consumer=consumer,
+                kind=kind,
+                reissue_of=reissue_of,
+                requested_at=now,
+                overdue_at=overdue_at_for(requested_at=now, shop=order.shop),
+                **fields,
+            )
+            history_record(
+                request_id=invoice_request.pk,
+                subject="request",
+                subject_id=invoice_request.pk,
+                actor=consumer,
+                action="reissue_requested" if reissue_of else "requested",
+                state_to=State.PENDING,
+                at=now,
+                data={"invoice_kind": fields["invoice_kind"], "title": fields["title"]},
+            )
+    except IntegrityError as e:  # the partial unique index: another live request won the race
+        raise Conflict(
+            "already_requested", _("An invoice request for this order is already open.")
+        ) from e
+    return invoice_request
+
+
+def _transition(
+    invoice_request: InvoiceRequest,
+    *,
+    by: AbstractBaseUser | None,
+    action: str,
+    to: str,
+    changes: dict[str, Any],
+    data: dict | None = None,
+) -> InvoiceRequest:
+    """Move a pending request to `to` if, and only if, it is still pending."""
+    updated = InvoiceRequest.objects.filter(pk=invoice_request.pk, state=State.PENDING).update(
+        state=to, **changes
+    )
+    if not updated:
+        current = (
+            InvoiceRequest.objects.filter(pk=invoice_request.pk)
+            .values_list("state", flat=True)
+            .first()
+        )
+        raise Conflict(
+            "not_pending",
+            _("This request is no longer pending (it is now %(state)s)."),
+            state=State(current).label if current else "?",
+        )
+    history_record(
+        request_id=invoice_request.pk,
+        subject="request",
+        subject_id=invoice_request.pk,
+        actor=by,
+        action=action,
+        state_from=State.PENDING,
+        state_to=to,
+        data=data,
+        at=changes.get(f"{action}_at"),
+    )
+    invoice_request.refresh_from_db()
+    return invoice_request
+
+
+def invoice_request_issue(
+    *,
+    invoice_request: InvoiceRequest,
+    by: AbstractBaseUser,
+    file: File,
+    invoice_code: str = "",
+    invoice_number: str,
+) -> InvoiceRequest:
+    """The merchant uploads the invoice: the request becomes issued (and, from the ticket app,
+    an open urge ticket is answered as 已开发票 in the same transaction)."""
+    require_shop_writer(by, invoice_request.shop_id)
+    errors: dict[str, list] = {}
+    try:
+        code, number = validate_invoice_number(invoice_code or "", invoice_number or "")
+    except ValidationError as e:
+        errors["invoice_number"] = e.error_list
+    try:
+        detected = validate_invoice_file(file)
+    except ValidationError as e:
+        errors["file"] = e.error_list
+    if errors:
+        raise ValidationError(errors)
+    if invoice_request.state != State.PENDING:  # cheap early answer; the UPDATE decides
+        raise Conflict("not_pending", _("This request is no longer pending."))
+    name = default_storage.save(
+        f"invoices/{invoice_request.shop_id}/{invoice_request.pk}/{uuid.uuid4().hex}"
+        f".{detected.extension}",
+        file,
+    )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            _transition(
+                invoice_request,
+                by=by,
+                action="issued",
+                to=State.ISSUED,
+                changes={
+                    "issued_at": now,
+                    "invoice_code": code,
+                    "invoice_number": number,
+                    "invoice_file": name,
+                    "invoice_content_type": detected.content_type,
+                },
+                data={"invoice_code": code, "invoice_number": number, "file": name},
+            )
+            from tickets.services import ticket_answer_by_upload
+
+            ticket_answer_by_upload(invoice_request=invoice_request, by=by, at=now)
+    except Exception:
+        default_storage.delete(name)
+        raise
+    return invoice_request
+
+
+def invoice_request_refuse(
+    *,
+    invoice_request: InvoiceRequest,
+    by: AbstractBaseUser,
+    reason: str,
+) -> InvoiceRequest:
+    """The merchant refuses to issue, with a reason the consumer reads (and may dispute)."""
+    require_shop_writer(by, invoice_request.shop_id)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the invoice is refused.")]})
+    with transaction.atomic():
+        return _transition(
+            invoice_request,
+            by=by,
+            action="refused",
+            to=State.REFUSED,
+            changes={"refused_at": timezone.now(), "refuse_reason": reason},
+            data={"reason": reason},
+        )
+
+
+def invoice_request_cancel(
+    *,
+    invoice_request: InvoiceRequest,
+    by: AbstractBaseUser,
+) -> InvoiceRequest:
+    """The consumer withdraws a pending request."""
+    if invoice_request.consumer_id != by.pk:
+        raise PermissionDenied(_("Only the consumer who asked can withdraw the request."))
+    with transaction.atomic():
+        return _transition(
+            invoice_request,
+            by=by,
+            action="cancelled",
+            to=State.CANCELLED,
+            changes={"cancelled_at": timezone.now()},
+        )

@@ -1,0 +1,221 @@
+"""Validation of what consumers and merchants type or upload (spec 3).
+
+Tax ids: the 18-character unified social credit code (GB 32100-2015) with its check character,
+an 18-digit resident id for sole traders (GB 11643), or an older 15/17/20-character taxpayer id
+accepted by format with a warning. Invoice numbers: a 10-12 digit code plus an 8-digit number,
+or one 20-digit 数电票 number. Uploads: PDF, OFD, PNG or JPEG, checked by content and size.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError as StdnumError
+
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, Z, S, V
+LEGACY_LENGTHS = (15, 17, 20)
+_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
+
+
+@dataclass(frozen=True)
+class TaxId:
+    value: str
+    kind: str  # "uscc" | "resident_id" | "legacy"
+    warning: str | None
+
+
+def _normalise(value: str | None) -> str:
+    """Full-width to ASCII (NFKC), whitespace and invisible format characters removed, upper."""
+    text = unicodedata.normalize("NFKC", value or "")
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c) != "Cf").upper()
+
+
+def uscc_check_char(first17: str) -> str:
+    """Return the GB 32100-2015 check character of the first 17 characters (weights 3^i mod 31).
+
+    Written out because python-stdnum's `cn.uscc` refuses codes whose registration authority
+    (first character) is A, N or Y, which are valid codes issued today.
+    """
+    total = sum(USCC_ALPHABET.index(c) * pow(3, i, 31) for i, c in enumerate(first17))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def _resident_id_error(code: str) -> ValidationError | None:
+    """What is wrong with an invalid 18-digit code that looks like a resident id (has a birth
+    date), or None when it does not look like one."""
+    if not _RESIDENT_ID.fullmatch(code):
+        return None
+    try:
+        if not 1900 <= ric.get_birth_date(code).year < 2100:
+            return None
+    except StdnumError:
+        return None
+    expected = ric.calc_check_digit(code)
+    if code[17] != expected:
+        return ValidationError(
+            _(
+                "The last character of this resident id number should be %(expected)s, "
+                "not %(given)s. Please check the number."
+            ),
+            code="resident_id_invalid",
+            params={"expected": expected, "given": code[17]},
+        )
+    return ValidationError(
+        _("The first six digits of this resident id number are not a known area code."),
+        code="resident_id_invalid",
+    )
+
+
+def validate_tax_id(value: str) -> TaxId:
+    """Normalise and check a tax id; raise ValidationError saying what is wrong."""
+    code = _normalise(value)
+    if not code:
+        raise ValidationError(_("Enter the tax id."), code="required")
+    if len(code) == 18:
+        if _RESIDENT_ID.fullmatch(code) and ric.is_valid(code):
+            return TaxId(code, "resident_id", None)
+        for i, c in enumerate(code):
+            if c not in USCC_ALPHABET:
+                raise ValidationError(
+                    _(
+                        "Character %(char)s at position %(pos)d is not allowed in a unified "
+                        "social credit code (I, O, Z, S and V are never used)."
+                    ),
+                    code="tax_id_char",
+                    params={"char": c, "pos": i + 1},
+                )
+        expected = uscc_check_char(code[:17])
+        if code[17] == expected:
+            return TaxId(code, "uscc", None)
+        resident_error = _resident_id_error(code)
+        if resident_error is not None:
+            raise resident_error
+        raise ValidationError(
+            _(
+                "The check character is wrong: the 18th character should be %(expected)s, "
+                "not %(given)s. Please check the code."
+            ),
+            code="tax_id_check",
+            params={"expected": expected, "given": code[17]},
+        )
+    if len(code) in LEGACY_LENGTHS:
+        bad = next((c for c in code if not ("0" <= c <= "9" or "A" <= c <= "Z")), None)
+        if bad is not None:
+            raise ValidationError(
+                _("Character %(char)s is not allowed: a tax id has only digits and letters."),
+                code="tax_id_char",
+                params={"char": bad},
+            )
+        warning = _(
+            "This is an old %(n)d-character taxpayer id; the shop may ask for the "
+            "18-character unified social credit code."
+        )
+        return TaxId(code, "legacy", str(warning) % {"n": len(code)})
+    raise ValidationError(
+        _(
+            "A tax id has 18 characters (unified social credit code), or 15, 17 or 20 for older "
+            "ids; this one has %(n)d."
+        ),
+        code="tax_id_length",
+        params={"n": len(code)},
+    )
+
+
+def tax_id_validator(value: str) -> None:
+    """Field validator form of `validate_tax_id`."""
+    validate_tax_id(value)
+
+
+def validate_invoice_number(invoice_code: str, invoice_number: str) -> tuple[str, str]:
+    """Return normalised (code, number): 10-12 digit code + 8-digit number, or 20 digits alone."""
+    code, number = _normalise(invoice_code), _normalise(invoice_number)
+
+    def fail(message, **params) -> ValidationError:
+        return ValidationError(message, code="invoice_number_format", params=params or None)
+
+    if not number:
+        raise ValidationError(_("Enter the invoice number."), code="required")
+    for c in code + number:
+        if not "0" <= c <= "9":
+            raise fail(_("Invoice codes and numbers have digits only, not %(char)s."), char=c)
+    if len(number) == 20:
+        if code:
+            raise fail(_("A 20-digit fully digital invoice number has no invoice code."))
+        return "", number
+    if not code:
+        raise fail(
+            _(
+                "Without an invoice code the invoice number has 20 digits (fully digital "
+                "invoice); this one has %(n)d. Older invoices also need their invoice code."
+            ),
+            n=len(number),
+        )
+    if not 10 <= len(code) <= 12:
+        raise fail(_("An invoice code has 10 to 12 digits; this one has %(n)d."), n=len(code))
+    if len(number) != 8:
+        raise fail(
+            _("With an invoice code the invoice number has 8 digits; this one has %(n)d."),
+            n=len(number),
+        )
+    return code, number
+
+
+@dataclass(frozen=True)
+class DetectedFile:
+    content_type: str  # "application/pdf" | "application/ofd" | "image/png" | "image/jpeg"
+    extension: str  # "pdf" | "ofd" | "png" | "jpg"
+
+
+_SIGNATURES = (
+    (b"%PDF-", DetectedFile("application/pdf", "pdf")),
+    (b"\x89PNG\r\n\x1a\n", DetectedFile("image/png", "png")),
+    (b"\xff\xd8\xff", DetectedFile("image/jpeg", "jpg")),
+)
+
+
+def _has_ofd_xml(f) -> bool:
+    """Whether the ZIP container has OFD.xml at its root (reads the directory, extracts nothing)."""
+    try:
+        with zipfile.ZipFile(f) as z:
+            return any(name.lstrip("/") == "OFD.xml" for name in z.namelist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        return False
+
+
+def validate_invoice_file(f) -> DetectedFile:
+    """Return the type of an uploaded PDF, OFD, PNG or JPEG invoice, judged by content and size."""
+    limit = getattr(settings, "INVOICE_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+    size = f.size
+    if not size:
+        raise ValidationError(_("The file is empty."), code="file_empty")
+    if size > limit:
+        raise ValidationError(
+            _("The file is %(size)s bytes; at most %(limit)s bytes are accepted."),
+            code="file_too_large",
+            params={"size": size, "limit": limit},
+        )
+    try:
+        f.seek(0)
+        head = f.read(8)
+        for signature, detected in _SIGNATURES:
+            if head.startswith(signature):
+                return detected
+        if head.startswith(b"PK\x03\x04"):
+            f.seek(0)
+            if _has_ofd_xml(f):
+                return DetectedFile("application/ofd", "ofd")
+            raise ValidationError(
+                _("This ZIP file is not an OFD invoice: it has no OFD.xml."), code="file_type"
+            )
+    finally:
+        f.seek(0)
+    raise ValidationError(
+        _("Upload the invoice as a PDF, OFD, PNG or JPEG file."), code="file_type"
+    )

@@ -1,0 +1,83 @@
+"""factory_boy factories for the domain (valid by default, like the spec's happy path)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from invoices.models import InvoiceRequest, Order, Shop, ShopMembership
+from invoices.services import overdue_at_for
+
+VALID_USCC = "91620105L015101280"
+
+# Minimal files that pass the content checks.
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw")
+
+
+class ShopFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Shop
+
+    jd_shop_id = factory.Sequence(lambda n: f"{10000000 + n}")
+    name = factory.Sequence(lambda n: f"测试旗舰店{n}")
+    new_flow_since = factory.LazyFunction(lambda: timezone.now() - timezone.timedelta(days=365))
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ShopMembership
+
+    shop = factory.SubFactory(ShopFactory)
+    user = factory.SubFactory(UserFactory)
+    role = ShopMembership.Role.OWNER
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    shop = factory.SubFactory(ShopFactory)
+    consumer = factory.SubFactory(UserFactory)
+    number = factory.Sequence(lambda n: f"{300000000000 + n}")
+    amount = Decimal("199.00")
+    state = Order.State.COMPLETED
+    completed_at = factory.LazyFunction(timezone.now)
+
+
+class InvoiceRequestFactory(factory.django.DjangoModelFactory):
+    """A pending request, as if made through the service (history aside)."""
+
+    class Meta:
+        model = InvoiceRequest
+
+    order = factory.SubFactory(OrderFactory)
+    shop = factory.SelfAttribute("order.shop")
+    consumer = factory.SelfAttribute("order.consumer")
+    title_type = InvoiceRequest.TitleType.ORGANISATION
+    title = "北京示例科技有限公司"
+    tax_id = VALID_USCC
+    invoice_kind = InvoiceRequest.InvoiceKind.E_ORDINARY
+    email = "finance@example.com"
+    requested_at = factory.LazyFunction(timezone.now)
+    overdue_at = factory.LazyAttribute(
+        lambda o: overdue_at_for(requested_at=o.requested_at, shop=o.order.shop)
+    )
+
+
+def merchant_of(shop: Shop, role: str = ShopMembership.Role.OWNER, **kwargs):
+    """A user working for `shop` with `role`."""
+    return MembershipFactory(shop=shop, role=role, **kwargs).user

@@ -1,0 +1,92 @@
+"""Two transitions racing on PostgreSQL: the conditional update lets exactly one win."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connections
+
+from invoices import services
+from invoices.models import HistoryEntry, InvoiceRequest
+from jdpop.errors import Conflict
+from tests.factories import PDF_BYTES, VALID_USCC, InvoiceRequestFactory, OrderFactory, merchant_of
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(*actions: Callable[[], object]) -> list[object]:
+    """Run the actions at the same instant, each on its own connection; return results/errors."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(i: int, action: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[i] = action()
+        except Exception as e:  # the loser's error is the result we check
+            results[i] = e
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def test_issue_and_refuse_at_once_one_wins():
+    r = InvoiceRequestFactory()
+    owner = merchant_of(r.shop)
+    results = race(
+        lambda: services.invoice_request_issue(
+            invoice_request=InvoiceRequest.objects.get(pk=r.pk),
+            by=owner,
+            file=SimpleUploadedFile("a.pdf", PDF_BYTES),
+            invoice_number="12345678901234567890",
+        ),
+        lambda: services.invoice_request_refuse(
+            invoice_request=InvoiceRequest.objects.get(pk=r.pk), by=owner, reason="重复申请"
+        ),
+    )
+    assert sum(isinstance(x, Conflict) for x in results) == 1, results
+    assert sum(isinstance(x, InvoiceRequest) for x in results) == 1, results
+    final = InvoiceRequest.objects.get(pk=r.pk).state
+    assert final in ("issued", "refused")
+    assert list(HistoryEntry.objects.filter(request=r).values_list("state_to", flat=True)) == [
+        final
+    ]
+
+
+def test_two_cancels_at_once_write_one_history_entry():
+    r = InvoiceRequestFactory()
+    results = race(
+        *[
+            lambda: services.invoice_request_cancel(
+                invoice_request=InvoiceRequest.objects.get(pk=r.pk), by=r.consumer
+            )
+        ]
+        * 2
+    )
+    assert sorted(type(x).__name__ for x in results) == ["Conflict", "InvoiceRequest"]
+    assert HistoryEntry.objects.filter(request=r).count() == 1
+
+
+def test_two_requests_for_one_order_at_once_the_database_keeps_one():
+    order = OrderFactory()
+    data = {
+        "title_type": "organisation",
+        "title": "北京示例科技有限公司",
+        "tax_id": VALID_USCC,
+        "invoice_kind": "paper_ordinary",
+    }
+    results = race(
+        *[lambda: services.invoice_request_create(consumer=order.consumer, order=order, data=data)]
+        * 2
+    )
+    assert sorted(type(x).__name__ for x in results) == ["Conflict", "InvoiceRequest"], results
+    assert InvoiceRequest.objects.filter(order=order).count() == 1
