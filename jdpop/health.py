@@ -47,3 +47,19 @@ def healthz(request: HttpRequest) -> JsonResponse:
             checks[name] = check()
     ok = all(c.get("ok", True) for c in checks.values())
     return JsonResponse({"ok": ok, **checks}, status=200 if ok else 503)
+
+
+# --- urge tickets (spec 4): are the jobs running, and do they miss overdue requests? ---------
+def _ticket_jobs() -> dict:
+    from tickets.runs import health_jobs
+
+    return health_jobs()
+
+
+def _overdue_without_ticket() -> dict:
+    from tickets.runs import health_overdue_without_ticket
+
+    return health_overdue_without_ticket()
+
+
+EXTRA_CHECKS += [("jobs", _ticket_jobs), ("overdue_without_ticket", _overdue_without_ticket)]

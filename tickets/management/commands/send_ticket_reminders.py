@@ -1,0 +1,8 @@
+"""`manage.py send_ticket_reminders [--as-of ISO 8601]`: run the job once, print one JSON line."""
+
+from tickets.runs import JobCommand
+
+
+class Command(JobCommand):
+    job = "send_ticket_reminders"
+    help = "Queue the reminders of tickets whose reply deadline is near."
