@@ -205,3 +205,57 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
 }
+
+# --- urge tickets: jobs, reminders, outbox (spec 4) -----------------------------------------
+# Reminders before a ticket's reply deadline, in hours (each sent at most once per ticket).
+JDPOP_TICKET_REMINDERS = tuple(
+    timedelta(hours=h)
+    for h in env.list("JDPOP_TICKET_REMINDER_HOURS", cast=float, default=[12.0, 2.0])
+)
+# /healthz says "not ok" when a job has not succeeded for this long.
+JDPOP_JOB_STALE_AFTER = timedelta(minutes=env.float("JDPOP_JOB_STALE_AFTER_MINUTES", default=15))
+# /healthz looks for overdue requests without a ticket among those overdue for at most this long.
+JDPOP_HEALTH_OVERDUE_LOOKBACK = timedelta(
+    hours=env.float("JDPOP_HEALTH_OVERDUE_LOOKBACK_HOURS", default=7 * 24)
+)
+# Job runs older than this are deleted (from time to time, by the jobs themselves).
+JDPOP_JOB_RUNS_KEEP_DAYS = env.int("JDPOP_JOB_RUNS_KEEP_DAYS", default=30)
+# drain_outbox gives up on a message after this many failed sends (it stays in the admin).
+JDPOP_OUTBOX_MAX_ATTEMPTS = env.int("JDPOP_OUTBOX_MAX_ATTEMPTS", default=50)
+# Prefixed to the links in e-mails, e.g. https://jdpop.example.com (empty: a bare path).
+JDPOP_SITE_URL = env.str("JDPOP_SITE_URL", default="").rstrip("/")
+
+
+def _every(task: str, env_name: str, default: float) -> dict:
+    """A beat entry every `JDPOP_<env_name>_EVERY_SECONDS`; a late run expires before the next.
+
+    DatabaseScheduler reads the expiry from "expire_seconds" (it drops "expires").
+    """
+    seconds = env.float(f"JDPOP_{env_name}_EVERY_SECONDS", default=default)
+    return {"task": task, "schedule": seconds, "options": {"expire_seconds": int(seconds * 0.9)}}
+
+
+for _task, _env_name, _default in [
+    ("tickets.open_overdue_tickets", "TICKET_JOBS", 60.0),
+    ("tickets.flag_missed_replies", "TICKET_JOBS", 60.0),
+    ("tickets.flag_broken_promises", "TICKET_JOBS", 60.0),
+    ("tickets.send_ticket_reminders", "REMINDERS", 300.0),
+    ("tickets.drain_outbox", "OUTBOX", 30.0),
+]:
+    CELERY_BEAT_SCHEDULE[_task] = _every(_task, _env_name, _default)
+
+# --- disputes (spec 5) ----------------------------------------------------------------------
+# The merchant answers a refused-invoice dispute within this window; after it the platform has
+# the dispute and the shop a penalty.
+JDPOP_DISPUTE_MERCHANT_WINDOW = timedelta(
+    hours=env.float("JDPOP_DISPUTE_MERCHANT_WINDOW_HOURS", default=24)
+)
+# After this a settlement plan the consumer has not answered counts as accepted.
+JDPOP_DISPUTE_CONSUMER_WINDOW = timedelta(
+    hours=env.float("JDPOP_DISPUTE_CONSUMER_WINDOW_HOURS", default=72)
+)
+# Judge clear urge disputes (merchant liable / not liable) automatically when they are opened.
+JDPOP_AUTO_JUDGE_CLEAR_CASES = env.bool("JDPOP_AUTO_JUDGE_CLEAR_CASES", default=False)
+CELERY_BEAT_SCHEDULE["disputes.enforce_deadlines"] = _every(
+    "disputes.enforce_deadlines", "DISPUTE_JOBS", 60.0
+)

@@ -193,6 +193,14 @@ class Penalty(models.Model):
         related_name="penalties",
         verbose_name=_("ticket"),
     )
+    dispute = models.ForeignKey(
+        "disputes.Dispute",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="penalties",
+        verbose_name=_("dispute"),
+    )
     state = models.CharField(
         _("state"), max_length=12, choices=State.choices, default=State.PROPOSED
     )
@@ -222,6 +230,11 @@ class Penalty(models.Model):
                 fields=["ticket", "kind"],
                 condition=Q(ticket__isnull=False),
                 name="penalty_once_per_ticket_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["dispute", "kind"],
+                condition=Q(dispute__isnull=False),
+                name="penalty_once_per_dispute_kind",
             ),
             models.CheckConstraint(
                 condition=Q(state__in=["proposed", "confirmed", "waived"]),

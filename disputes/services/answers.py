@@ -1,0 +1,201 @@
+"""The merchant's plan and the consumer's decision on a refused-invoice dispute (spec 5).
+
+Deadlines are enforced here too, not only by the job: a merchant may answer up to and
+including the instant of `merchant_due_at`, a consumer decide up to `consumer_due_at`; one
+instant later the action is a Conflict and the job moves the dispute on.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoices.models import InvoiceRequest
+from invoices.services import require_shop_writer
+from jdpop.errors import Conflict, DomainError
+
+from ..models import Dispute, Evidence
+from ..plans import PLAN_RULES
+from ._common import require_consumer, transition
+from .evidence import submit_in_transaction
+
+Verdict = Dispute.Verdict
+Reason = Dispute.ReasonCode
+NOTE_MAX = 2000
+
+
+def _check_note(note: str, *, required: bool, errors: dict[str, list]) -> str:
+    note = (note or "").strip()
+    if required and not note:
+        errors["note"] = [_("This plan needs a note.")]
+    elif len(note) > NOTE_MAX:
+        errors["note"] = [_("At most %(n)d characters.") % {"n": NOTE_MAX}]
+    return note
+
+
+def _require_in_window(due_at: datetime | None, now: datetime) -> None:
+    """The deadline is inclusive: up to and including `due_at`; strictly past it is late."""
+    if due_at is not None and now > due_at:
+        raise Conflict("window_passed", _("The deadline for this step has passed."))
+
+
+def plan_problems(
+    *, dispute: Dispute, plan: str, plan_date: date | None, note: str
+) -> dict[str, list]:
+    """The errors of a merchant's answer, per field, from the plan's declared requirements."""
+    errors: dict[str, list] = {}
+    rule = PLAN_RULES.get(plan)
+    if rule is None:
+        return {"plan": [_("Choose one of the five plans.")]}
+    _check_note(note, required=rule.needs_note, errors=errors)
+    if rule.needs_date:
+        if plan_date is None:
+            errors["plan_date"] = [_("This plan needs the agreed issue date.")]
+        elif plan_date <= timezone.localdate():
+            errors["plan_date"] = [_("The agreed issue date must be in the future.")]
+    if rule.needs_issued_invoice and not (
+        InvoiceRequest.objects.filter(
+            Q(pk=dispute.request_id) | Q(reissue_of_id=dispute.request_id),
+            state=InvoiceRequest.State.ISSUED,
+        ).exists()
+    ):
+        errors["plan"] = [
+            _("Upload the invoice (on the re-issue request) before answering that it is issued.")
+        ]
+    if rule.needs_evidence and not dispute.evidence.filter(party=Evidence.Party.MERCHANT).exists():
+        errors["evidence"] = [_("This plan needs your evidence: add text or files first.")]
+    return errors
+
+
+def dispute_answer(
+    *,
+    dispute: Dispute,
+    by: AbstractBaseUser,
+    plan: str,
+    plan_date: date | None = None,
+    note: str = "",
+) -> Dispute:
+    """The merchant answers a refused-invoice dispute with one of the five plans, inside the
+    merchant's window. A settlement plan starts the consumer's window; the no-fault evidence
+    plan (platform_judge) submits the merchant's evidence and sends the dispute to the platform.
+    """
+    require_shop_writer(by, dispute.shop_id)
+    if dispute.kind != Dispute.Kind.REFUSED:
+        raise DomainError("no_plans", _("An urge dispute is judged by the platform directly."))
+    errors = plan_problems(dispute=dispute, plan=plan, plan_date=plan_date, note=note)
+    if errors:
+        raise ValidationError(errors)
+    rule = PLAN_RULES[plan]
+    now = timezone.now()
+    changes = {
+        "plan": plan,
+        "plan_date": plan_date if rule.needs_date else None,
+        "plan_note": (note or "").strip(),
+        "answered_at": now,
+        "answered_by": by,
+    }
+    data = {"plan": plan, "plan_date": changes["plan_date"], "note": changes["plan_note"]}
+    _require_in_window(dispute.merchant_due_at, now)
+    in_window = {"merchant_due_at__gte": now}
+    with transaction.atomic():
+        if rule.settlement:
+            changes["consumer_due_at"] = now + settings.JDPOP_DISPUTE_CONSUMER_WINDOW
+            data["consumer_due_at"] = changes["consumer_due_at"]
+            return transition(
+                dispute,
+                action="settlement_proposed",
+                by=by,
+                at=now,
+                changes=changes,
+                data=data,
+                extra=in_window,
+            )
+        changes.update(
+            platform_since=now,
+            proposed_verdict=Verdict.NEEDS_PERSON,
+            proposed_reason_code=Reason.CONTESTED,
+        )
+        dispute = transition(
+            dispute,
+            action="sent_to_platform",
+            by=by,
+            at=now,
+            changes=changes,
+            data=data,
+            extra=in_window,
+        )
+        if dispute.merchant_evidence_submitted_at is None:
+            submit_in_transaction(dispute, party=Evidence.Party.MERCHANT, by=by, at=now)
+        return dispute
+
+
+def dispute_accept(*, dispute: Dispute, by: AbstractBaseUser) -> Dispute:
+    """The consumer accepts the merchant's settlement plan: the dispute is closed, settled."""
+    require_consumer(dispute, by)
+    now = timezone.now()
+    _require_in_window(dispute.consumer_due_at, now)
+    with transaction.atomic():
+        return transition(
+            dispute,
+            action="settlement_accepted",
+            by=by,
+            at=now,
+            changes={
+                "consumer_decided_at": now,
+                "outcome": Dispute.Outcome.SETTLED,
+                "closed_at": now,
+            },
+            data={"plan": dispute.plan},
+            extra={"consumer_due_at__gte": now},
+        )
+
+
+def dispute_reject(*, dispute: Dispute, by: AbstractBaseUser, note: str) -> Dispute:
+    """The consumer rejects the settlement plan, saying why: the platform judges."""
+    require_consumer(dispute, by)
+    errors: dict[str, list] = {}
+    note = _check_note(note, required=True, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    _require_in_window(dispute.consumer_due_at, now)
+    with transaction.atomic():
+        return transition(
+            dispute,
+            action="settlement_rejected",
+            by=by,
+            at=now,
+            changes={
+                "consumer_decided_at": now,
+                "consumer_note": note,
+                "platform_since": now,
+                "proposed_verdict": Verdict.NEEDS_PERSON,
+                "proposed_reason_code": Reason.CONTESTED,
+            },
+            data={"plan": dispute.plan, "note": note},
+            extra={"consumer_due_at__gte": now},
+        )
+
+
+def dispute_withdraw(*, dispute: Dispute, by: AbstractBaseUser, note: str = "") -> Dispute:
+    """The consumer withdraws an open dispute (e.g. the merchant issued after all)."""
+    require_consumer(dispute, by)
+    if not dispute.is_open:
+        raise Conflict("dispute_closed", _("This dispute is already closed."))
+    now = timezone.now()
+    with transaction.atomic():
+        return transition(
+            dispute,
+            action="withdrawn",
+            by=by,
+            at=now,
+            changes={"outcome": Dispute.Outcome.WITHDRAWN, "closed_at": now},
+            data={"note": (note or "").strip()},
+        )

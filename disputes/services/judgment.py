@@ -1,0 +1,180 @@
+"""The platform's judgment (spec 5): confirm the system's proposal, or override it with a reason.
+
+A judged dispute is closed with a verdict, a reason code and a written reason both sides read.
+A merchant-liable judgment records a `dispute_liable` penalty, exactly once: it is inserted in
+the transaction of the awaiting_platform -> closed transition, which only one caller can win
+(and the penalty table's unique (dispute, kind) constraint backs that up).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from jdpop.errors import Conflict
+from tickets.models import Penalty
+
+from ..models import Dispute
+from ..verdicts import propose_dispute_verdict
+from ._common import dispute_history, penalty_record, require_arbitrator, transition
+
+Verdict = Dispute.Verdict
+REASON_MAX = 2000
+
+
+def judge_in_transaction(
+    dispute: Dispute,
+    *,
+    by: AbstractBaseUser | None,
+    verdict: str,
+    reason_code: str,
+    reason: str,
+    at: datetime,
+    data: dict | None = None,
+) -> Dispute:
+    """Close an awaiting-platform dispute with a judgment (and its penalty); no permission
+    check, so only for callers that did theirs (or the system's auto-judgment, by=None)."""
+    if not reason:
+        reason = _("Confirmed the proposed verdict: %(reason)s.") % {
+            "reason": Dispute.ReasonCode(reason_code).label
+        }
+    transition(
+        dispute,
+        action="judged",
+        by=by,
+        at=at,
+        changes={
+            "verdict": verdict,
+            "reason_code": reason_code,
+            "reason": reason,
+            "judged_at": at,
+            "judged_by": by if by is not None and by.is_authenticated else None,
+            "outcome": Dispute.Outcome.JUDGED,
+            "closed_at": at,
+        },
+        data={
+            "verdict": verdict,
+            "reason_code": reason_code,
+            "reason": reason,
+            "proposal": [dispute.proposed_verdict, dispute.proposed_reason_code],
+            "automatic": by is None,
+            **(data or {}),
+        },
+    )
+    if verdict == Verdict.LIABLE:
+        ticket = dispute.ticket
+        penalty_record(
+            dispute=dispute,
+            kind=Penalty.Kind.DISPUTE_LIABLE,
+            at=at,
+            evidence={
+                "dispute_id": dispute.pk,
+                "request_id": dispute.request_id,
+                "ticket_id": ticket.pk if ticket is not None else None,
+                "kind": dispute.kind,
+                "reason_code": reason_code,
+                "reason": reason,
+                "judged_at": at.isoformat(),
+            },
+        )
+    return dispute
+
+
+def dispute_refresh_proposal(*, dispute: Dispute) -> Dispute:
+    """Recompute the proposal from the record (the ticket may have moved since it was stored);
+    records the change in the history. Only while the dispute awaits the platform."""
+    dispute = Dispute.objects.select_related("request").get(pk=dispute.pk)  # a fresh record
+    proposal = propose_dispute_verdict(dispute, now=timezone.now())
+    stored = (dispute.proposed_verdict, dispute.proposed_reason_code)
+    if stored == (proposal.verdict, proposal.reason_code):
+        return dispute
+    with transaction.atomic():
+        updated = Dispute.objects.filter(
+            pk=dispute.pk,
+            state=Dispute.State.AWAITING_PLATFORM,
+            proposed_verdict=stored[0],
+            proposed_reason_code=stored[1],
+        ).update(proposed_verdict=proposal.verdict, proposed_reason_code=proposal.reason_code)
+        if updated:
+            dispute_history(
+                dispute,
+                by=None,
+                action="proposal_updated",
+                state_from=dispute.state,
+                state_to=dispute.state,
+                data={"before": list(stored), "after": [proposal.verdict, proposal.reason_code]},
+            )
+    dispute.refresh_from_db()
+    return dispute
+
+
+def dispute_confirm_proposal(*, dispute: Dispute, by: AbstractBaseUser) -> Dispute:
+    """An arbitrator confirms the system's proposed verdict, in one call. Refused when the
+    proposal needs a person, or when the record changed it since the arbitrator saw it."""
+    require_arbitrator(by)
+    seen = (dispute.proposed_verdict, dispute.proposed_reason_code)
+    if dispute.state != Dispute.State.AWAITING_PLATFORM:
+        raise Conflict("not_awaiting_platform", _("This dispute is not awaiting a judgment."))
+    dispute = dispute_refresh_proposal(dispute=dispute)
+    if (dispute.proposed_verdict, dispute.proposed_reason_code) != seen:
+        raise Conflict(
+            "proposal_changed",
+            _("The proposed verdict changed with the record; review it again."),
+        )
+    if dispute.proposed_verdict not in Dispute.JUDGMENT_VERDICTS:
+        raise Conflict(
+            "needs_person",
+            _("There is no clear verdict to confirm; judge this dispute yourself."),
+        )
+    with transaction.atomic():
+        return judge_in_transaction(
+            dispute,
+            by=by,
+            verdict=dispute.proposed_verdict,
+            reason_code=dispute.proposed_reason_code,
+            reason="",
+            at=timezone.now(),
+            data={"confirmed_proposal": True},
+        )
+
+
+def dispute_judge(
+    *,
+    dispute: Dispute,
+    by: AbstractBaseUser,
+    verdict: str,
+    reason_code: str,
+    reason: str = "",
+) -> Dispute:
+    """An arbitrator judges: merchant liable or not, with a reason code and a written reason.
+    The written reason is required when the judgment differs from the proposal (an override);
+    agreeing with the proposal, it defaults to the reason code's text."""
+    require_arbitrator(by)
+    reason = (reason or "").strip()
+    errors: dict[str, list] = {}
+    if verdict not in Dispute.JUDGMENT_VERDICTS:
+        errors["verdict"] = [_("Choose merchant liable or not liable.")]
+    if reason_code not in Dispute.ReasonCode.values:
+        errors["reason_code"] = [_("Choose a reason code.")]
+    overriding = (verdict, reason_code) != (dispute.proposed_verdict, dispute.proposed_reason_code)
+    if overriding and not reason:
+        errors["reason"] = [_("Write the reason: this judgment differs from the proposal.")]
+    if len(reason) > REASON_MAX:
+        errors["reason"] = [_("At most %(n)d characters.") % {"n": REASON_MAX}]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        return judge_in_transaction(
+            dispute,
+            by=by,
+            verdict=verdict,
+            reason_code=reason_code,
+            reason=reason,
+            at=timezone.now(),
+            data={"override": overriding},
+        )

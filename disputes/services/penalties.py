@@ -1,0 +1,95 @@
+"""An arbitrator confirms or waives a proposed penalty (spec 8), whatever recorded it.
+
+The tickets app owns the Penalty model (ticket penalties: no reply, late reply, broken promise;
+dispute penalties: dispute not answered, judged liable). Deciding is a conditional UPDATE from
+`proposed`, so two arbitrators cannot both decide; it records who decided, when and why on the
+penalty and in the history of the request it concerns (through its dispute or its ticket), in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoices.services import history_record
+from jdpop.errors import Conflict
+from tickets.models import Penalty, UrgeTicket
+
+from ..models import Dispute
+from ._common import require_arbitrator
+
+NOTE_MAX = 2000
+
+
+def _subject_of(penalty: Penalty) -> tuple[int, str, int] | None:
+    """(request id, subject, subject id) of the dispute or ticket the penalty hangs off."""
+    if penalty.dispute_id:
+        request_id = (
+            Dispute.objects.filter(pk=penalty.dispute_id)
+            .values_list("request_id", flat=True)
+            .first()
+        )
+        if request_id:
+            return request_id, "dispute", penalty.dispute_id
+    if penalty.ticket_id:
+        request_id = (
+            UrgeTicket.objects.filter(pk=penalty.ticket_id)
+            .values_list("request_id", flat=True)
+            .first()
+        )
+        if request_id:
+            return request_id, "ticket", penalty.ticket_id
+    return None
+
+
+def _clean_note(note: str, *, required: bool) -> str:
+    note = (note or "").strip()
+    if required and not note:
+        raise ValidationError({"note": [_("Say why the penalty is waived.")]})
+    if len(note) > NOTE_MAX:
+        raise ValidationError({"note": [_("At most %(n)d characters.") % {"n": NOTE_MAX}]})
+    return note
+
+
+def _decide(penalty: Penalty, *, by: AbstractBaseUser, to: str, note: str) -> Penalty:
+    now = timezone.now()
+    with transaction.atomic():
+        updated = Penalty.objects.filter(pk=penalty.pk, state=Penalty.State.PROPOSED).update(
+            state=to, decided_at=now, decided_by=by, decision_note=note
+        )
+        if not updated:
+            raise Conflict("penalty_decided", _("This penalty was already confirmed or waived."))
+        subject = _subject_of(penalty)
+        if subject is not None:
+            request_id, kind, subject_id = subject
+            history_record(
+                request_id=request_id,
+                subject=kind,
+                subject_id=subject_id,
+                actor=by,
+                action=f"penalty_{to}",
+                state_from=Penalty.State.PROPOSED,
+                state_to=to,
+                data={"penalty_id": penalty.pk, "penalty_kind": penalty.kind, "note": note},
+                at=now,
+            )
+    penalty.refresh_from_db()
+    return penalty
+
+
+def penalty_confirm(*, penalty: Penalty, by: AbstractBaseUser, note: str = "") -> Penalty:
+    """An arbitrator confirms a proposed penalty: it counts against the shop."""
+    require_arbitrator(by)
+    return _decide(
+        penalty, by=by, to=Penalty.State.CONFIRMED, note=_clean_note(note, required=False)
+    )
+
+
+def penalty_waive(*, penalty: Penalty, by: AbstractBaseUser, note: str) -> Penalty:
+    """An arbitrator waives a proposed penalty, saying why (the note is required)."""
+    require_arbitrator(by)
+    return _decide(penalty, by=by, to=Penalty.State.WAIVED, note=_clean_note(note, required=True))

@@ -1,0 +1,85 @@
+"""Spec 9 on PostgreSQL: racing opens, answers and job runs; exactly one wins, nothing twice."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from disputes import services
+from disputes.models import Dispute
+from invoices.models import HistoryEntry
+from jdpop.errors import Conflict
+from tests.factories import merchant_of
+
+from .factories import DisputeFactory, RefusedRequestFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def race(*actions: Callable[[], object]) -> list[object]:
+    """Run the actions at the same instant, each on its own connection; return results/errors."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(i: int, action: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            results[i] = action()
+        except Exception as e:  # the loser's error is the result we check
+            results[i] = e
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+def test_two_opens_at_once_make_one_dispute():
+    r = RefusedRequestFactory()
+
+    def open_it():
+        return services.dispute_open(request=r, by=r.consumer, kind="refused", complaint="理由")
+
+    results = race(open_it, open_it, open_it)
+    assert sum(isinstance(x, Dispute) for x in results) == 1, results
+    assert all(isinstance(x, Dispute | Conflict) for x in results), results
+    assert Dispute.objects.count() == 1
+
+
+def test_an_answer_racing_a_withdrawal_one_wins():
+    d = DisputeFactory()
+    owner = merchant_of(d.shop)
+    results = race(
+        lambda: services.dispute_answer(
+            dispute=Dispute.objects.get(pk=d.pk), by=owner, plan="cannot_issue", note="无法开票"
+        ),
+        lambda: services.dispute_withdraw(dispute=Dispute.objects.get(pk=d.pk), by=d.consumer),
+    )
+    assert sum(isinstance(x, Conflict) for x in results) == 1, results
+    assert HistoryEntry.objects.filter(subject="dispute", subject_id=d.pk).count() == 1
+
+
+def test_two_job_workers_at_once_record_each_lapse_once():
+    from tickets.models import Penalty
+
+    past = timezone.now() - timedelta(days=2)
+    disputes = [DisputeFactory(opened_at=past) for _ in range(20)]
+
+    def job():
+        return services.disputes_enforce_deadlines(batch_size=3)
+
+    results = race(job, job, job)
+    assert sum(r["merchant_timed_out"] for r in results) == 20, results
+    assert Penalty.objects.filter(kind="dispute_no_answer").count() == 20
+    assert HistoryEntry.objects.filter(action="merchant_timed_out").count() == 20
+    assert set(Dispute.objects.values_list("state", flat=True)) == {"awaiting_platform"}
+    assert len(disputes) == 20

@@ -1,0 +1,29 @@
+"""/healthz reports disputes whose deadline passed long ago: the deadline job is not running."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+
+from disputes.health import health_dispute_deadlines
+from jdpop.health import EXTRA_CHECKS
+
+from .factories import DisputeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_deadline_past_the_grace_period_is_not_ok(settings):
+    settings.JDPOP_JOB_STALE_AFTER = timedelta(minutes=15)
+    d = DisputeFactory()
+    with time_machine.travel(d.merchant_due_at + timedelta(minutes=15), tick=False):
+        assert health_dispute_deadlines()["ok"] is True
+    with time_machine.travel(d.merchant_due_at + timedelta(minutes=16), tick=False):
+        result = health_dispute_deadlines()
+    assert (result["ok"], result["merchant_past_due"]) == (False, 1)
+
+
+def test_the_check_is_registered():
+    assert "dispute_deadlines" in [name for name, _check in EXTRA_CHECKS]
