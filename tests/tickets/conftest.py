@@ -1,0 +1,37 @@
+"""Fixtures for the ticket rules: a clock in China time and a request whose age we choose."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from invoices.models import InvoiceRequest
+from tests.factories import PDF_BYTES, InvoiceRequestFactory, ShopFactory, merchant_of
+
+CHINA = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 11, 1, 9, 30, tzinfo=CHINA)  # when the request was made
+DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def shop():
+    return ShopFactory(new_flow_since=T0 - 30 * DAY)
+
+
+@pytest.fixture
+def merchant(shop):
+    return merchant_of(shop)
+
+
+@pytest.fixture
+def request_at_t0(shop) -> InvoiceRequest:
+    return InvoiceRequestFactory(order__shop=shop, requested_at=T0)
+
+
+def pdf():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("invoice.pdf", PDF_BYTES, content_type="application/pdf")

@@ -1,0 +1,75 @@
+"""Exactly once on PostgreSQL: two jobs at once, the consumer's urge racing the job, two flag
+runs at once, and a run killed half-way all leave one ticket, one flag and one penalty."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+
+from invoices.models import HistoryEntry, InvoiceRequest
+from tests.factories import InvoiceRequestFactory
+from tests.invoices.test_concurrency import race
+from tickets.jobs import flag_missed_replies, open_overdue_tickets
+from tickets.models import OutboxMessage, Penalty, UrgeTicket
+from tickets.services import ticket_urge
+
+from .conftest import SECOND, T0
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+OPENED = T0 + settings.JDPOP_OVERDUE_AFTER + SECOND
+DUE = OPENED + settings.JDPOP_REPLY_WINDOW
+
+
+@pytest.fixture
+def backlog(shop) -> list[int]:
+    return [InvoiceRequestFactory(order__shop=shop, requested_at=T0).pk for _ in range(60)]
+
+
+def test_two_opening_jobs_at_once_open_each_ticket_once(backlog):
+    results = race(
+        lambda: open_overdue_tickets(now=OPENED, batch_size=7),
+        lambda: open_overdue_tickets(now=OPENED, batch_size=7),
+    )
+    assert sum(r["opened"] for r in results) == 60, results
+    assert UrgeTicket.objects.count() == 60
+    assert HistoryEntry.objects.filter(action="ticket_opened").count() == 60
+    assert OutboxMessage.objects.count() == 60
+
+
+def test_the_consumers_urge_racing_the_job_leaves_one_ticket(request_at_t0):
+    results = race(
+        lambda: open_overdue_tickets(now=OPENED),
+        lambda: ticket_urge(
+            invoice_request=InvoiceRequest.objects.get(pk=request_at_t0.pk),
+            by=request_at_t0.consumer,
+            at=OPENED,
+        ),
+    )
+    assert not any(isinstance(r, Exception) for r in results), results
+    ticket = UrgeTicket.objects.get()
+    assert ticket.urge_count == 1
+    assert HistoryEntry.objects.filter(action="ticket_opened").count() == 1
+
+
+def test_two_flag_runs_at_once_record_one_penalty_per_ticket(backlog):
+    open_overdue_tickets(now=OPENED)
+    results = race(
+        lambda: flag_missed_replies(now=DUE + SECOND, batch_size=7),
+        lambda: flag_missed_replies(now=DUE + SECOND, batch_size=7),
+    )
+    assert sum(r["flagged"] for r in results) == 60, results
+    assert Penalty.objects.filter(kind="no_reply").count() == 60
+    assert HistoryEntry.objects.filter(action="ticket_breached").count() == 60
+
+
+def test_a_run_killed_half_way_leaves_no_trace_and_the_next_run_finishes(backlog):
+    class Killed(Exception):
+        pass
+
+    with pytest.raises(Killed), transaction.atomic():
+        open_overdue_tickets(now=OPENED, batch_size=10, budget_seconds=0)
+        raise Killed  # the worker dies before the batch commits
+    assert not UrgeTicket.objects.exists() and not HistoryEntry.objects.exists()
+    assert open_overdue_tickets(now=OPENED)["opened"] == 60
+    assert open_overdue_tickets(now=OPENED)["opened"] == 0

@@ -1,0 +1,184 @@
+"""Spec 4.3: the merchant answers within 24 hours by uploading the invoice or replying with one
+of four resolutions; a reply is final, a correction is a new entry, a late reply is accepted
+and marked late."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from invoices.models import HistoryEntry
+from invoices.services import invoice_request_issue
+from tests.factories import merchant_of
+from tickets.jobs import flag_missed_replies, open_overdue_tickets
+from tickets.models import Penalty, TicketReply, UrgeTicket
+from tickets.services import reply_requirements, ticket_reply
+
+from .conftest import DAY, SECOND, T0, pdf
+
+pytestmark = pytest.mark.django_db
+OPENED = T0 + settings.JDPOP_OVERDUE_AFTER + SECOND
+DUE = OPENED + settings.JDPOP_REPLY_WINDOW
+
+
+@pytest.fixture
+def ticket(request_at_t0) -> UrgeTicket:
+    open_overdue_tickets(now=OPENED)
+    return UrgeTicket.objects.get()
+
+
+def reply(ticket, merchant, at, resolution="no_invoice_needed", **kw):
+    kw.setdefault("note", "已与顾客电话沟通")
+    return ticket_reply(ticket=ticket, by=merchant, resolution=resolution, at=at, **kw)
+
+
+def test_a_reply_one_second_before_the_deadline_is_on_time(ticket, merchant):
+    r = reply(ticket, merchant, DUE - SECOND)
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.sla, ticket.resolution) == ("answered", "met", "no_invoice_needed")
+    assert not r.late and not Penalty.objects.exists()
+    entry = HistoryEntry.objects.get(action="ticket_replied")
+    assert (entry.state_from, entry.state_to) == ("awaiting_reply", "answered")
+
+
+def test_a_reply_exactly_at_the_deadline_is_on_time(ticket, merchant):
+    reply(ticket, merchant, DUE)
+    ticket.refresh_from_db()
+    assert ticket.sla == "met"
+
+
+def test_a_reply_one_second_late_is_accepted_marked_late_and_penalised(ticket, merchant):
+    r = reply(ticket, merchant, DUE + SECOND)
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.sla) == ("answered", "late") and r.late
+    penalty = Penalty.objects.get()
+    assert (penalty.kind, penalty.ticket_id, penalty.state) == ("late_reply", ticket.pk, "proposed")
+
+
+def test_a_correction_is_a_new_entry_and_the_sla_stays(ticket, merchant):
+    reply(ticket, merchant, DUE - SECOND)
+    reply(ticket, merchant, DUE + DAY, resolution="cannot_issue", note="税控盘故障")
+    ticket.refresh_from_db()
+    assert TicketReply.objects.filter(ticket=ticket).count() == 2
+    assert (ticket.sla, ticket.resolution, ticket.resolution_note) == (
+        "met",
+        "cannot_issue",
+        "税控盘故障",
+    )
+    assert not Penalty.objects.exists()
+    assert HistoryEntry.objects.filter(action="ticket_reply_added").count() == 1
+
+
+def test_issued_is_refused_until_the_invoice_is_uploaded(ticket, merchant):
+    with pytest.raises(ValidationError) as e:
+        reply(ticket, merchant, DUE - SECOND, resolution="issued", note="")
+    assert "resolution" in e.value.message_dict
+    ticket.refresh_from_db()
+    assert ticket.state == "awaiting_reply" and not TicketReply.objects.exists()
+
+
+@pytest.mark.parametrize("resolution", ["no_invoice_needed", "cannot_issue", "date_agreed"])
+def test_a_resolution_that_needs_a_note_refuses_an_empty_one(ticket, merchant, resolution):
+    with pytest.raises(ValidationError) as e:
+        reply(
+            ticket,
+            merchant,
+            DUE - SECOND,
+            resolution=resolution,
+            note=" ",
+            promised_date=date(2026, 12, 31),
+        )
+    assert "note" in e.value.message_dict
+    assert reply_requirements()[resolution]["note"] is True
+
+
+def test_an_agreed_date_must_be_after_today_in_china(ticket, merchant):
+    today_in_china = (DUE - SECOND).astimezone(settings_tz()).date()
+    with pytest.raises(ValidationError) as e:
+        reply(
+            ticket, merchant, DUE - SECOND, resolution="date_agreed", promised_date=today_in_china
+        )
+    assert "promised_date" in e.value.message_dict
+    with pytest.raises(ValidationError):
+        reply(ticket, merchant, DUE - SECOND, resolution="date_agreed")
+    reply(
+        ticket,
+        merchant,
+        DUE - SECOND,
+        resolution="date_agreed",
+        promised_date=today_in_china.replace(day=today_in_china.day + 1),
+    )
+    ticket.refresh_from_db()
+    assert ticket.promise_state == "pending" and ticket.promised_date is not None
+
+
+def settings_tz():
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def test_a_viewer_may_not_reply(ticket):
+    viewer = merchant_of(ticket.shop, role="viewer")
+    with pytest.raises(PermissionDenied):
+        reply(ticket, viewer, DUE - SECOND)
+
+
+def test_another_shops_staff_may_not_reply(ticket):
+    from tests.factories import ShopFactory
+
+    stranger = merchant_of(ShopFactory())
+    with pytest.raises(PermissionDenied):
+        reply(ticket, stranger, DUE - SECOND)
+
+
+def test_uploading_the_invoice_answers_the_ticket_as_issued(ticket, merchant):
+    import time_machine
+
+    with time_machine.travel(DUE - SECOND, tick=False):
+        invoice_request_issue(
+            invoice_request=ticket.request,
+            by=merchant,
+            file=pdf(),
+            invoice_number="12345678901234567890",
+        )
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.sla, ticket.resolution) == ("answered", "met", "issued")
+    assert TicketReply.objects.get().resolution == "issued"
+
+
+def test_uploading_keeps_a_pending_promise(ticket, merchant):
+    import time_machine
+
+    reply(ticket, merchant, DUE - SECOND, resolution="date_agreed", promised_date=date(2026, 12, 1))
+    with time_machine.travel(DUE + DAY, tick=False):
+        invoice_request_issue(
+            invoice_request=ticket.request,
+            by=merchant,
+            file=pdf(),
+            invoice_number="12345678901234567890",
+        )
+    ticket.refresh_from_db()
+    assert ticket.promise_state == "kept" and ticket.resolution == "issued"
+    assert ticket.sla == "met"
+
+
+def test_a_reply_after_the_job_breached_the_ticket_is_kept_but_changes_no_sla(ticket, merchant):
+    flag_missed_replies(now=DUE + SECOND)
+    r = reply(ticket, merchant, DUE + DAY)
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.sla) == ("breached", "missed") and r.late
+    assert list(Penalty.objects.values_list("kind", flat=True)) == ["no_reply"]
+
+
+def test_a_bad_attachment_is_refused_and_nothing_is_written(ticket, merchant):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = SimpleUploadedFile("x.pdf", b"not a pdf at all", content_type="application/pdf")
+    with pytest.raises(ValidationError) as e:
+        reply(ticket, merchant, DUE - SECOND, attachment=bad)
+    assert "attachment" in e.value.message_dict
+    assert not TicketReply.objects.exists()
