@@ -1,5 +1,8 @@
 from rest_framework.routers import DefaultRouter
 
+from disputes.api import ConsumerDisputeViewSet, MerchantDisputeViewSet
+from tickets.api import ConsumerTicketViewSet, ConsumerUrgeViewSet, MerchantTicketViewSet
+
 from .api import ConsumerInvoiceRequestViewSet, MerchantInvoiceRequestViewSet
 
 router = DefaultRouter()
@@ -9,5 +12,13 @@ router.register(
 router.register(
     "consumer/invoice-requests", ConsumerInvoiceRequestViewSet, basename="consumer-invoice-request"
 )
+# Urge tickets (spec 4): the merchant's workbench and replies, the consumer's tickets and 催开票.
+router.register("merchant/tickets", MerchantTicketViewSet, basename="merchant-urge-ticket")
+router.register("consumer/tickets", ConsumerTicketViewSet, basename="consumer-urge-ticket")
+router.register("consumer/invoice-requests", ConsumerUrgeViewSet, basename="consumer-urge")
+
+# Disputes (spec 5): the consumer's disputes (open, accept, reject), the merchant's answers.
+router.register("my/disputes", ConsumerDisputeViewSet, basename="api-consumer-dispute")
+router.register("merchant/disputes", MerchantDisputeViewSet, basename="api-merchant-dispute")
 
 urlpatterns = router.urls

@@ -170,6 +170,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+# Urge tickets share field names ("state", "resolution") with other models: name their enums
+# (and keep the invoice request's StateEnum under the name it had).
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "StateEnum": "invoices.models.InvoiceRequest.State",
+    "UrgeTicketStateEnum": "tickets.models.UrgeTicket.State",
+    "TicketResolutionEnum": "tickets.models.UrgeTicket.Resolution",
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["DisputeKindEnum"] = "disputes.models.Dispute.Kind"
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -1,0 +1,140 @@
+"""The urge-ticket API: the same services and the same scoping as the pages.
+
+Errors go through `jdpop.errors.api_exception_handler`: a service's ValidationError is a 400
+with the fields, a DomainError a 400 with its code, a Conflict a 409, a viewer's reply a 403.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from invoices.models import InvoiceRequest
+
+from . import services
+from .filters import TicketFilter, consumer_tickets, merchant_tickets
+from .forms import reply_requirement_rows
+from .models import TicketReply, UrgeTicket
+from .serializers import (
+    ReplyRequirementSerializer,
+    TicketReplyInputSerializer,
+    UrgeTicketDetailSerializer,
+    UrgeTicketSerializer,
+)
+
+
+class _TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    filterset_class = TicketFilter
+    queryset = UrgeTicket.objects.none()  # for the schema; requests use scoped()
+
+    def scoped(self):  # the one place a subclass says who sees what
+        raise NotImplementedError
+
+    def get_queryset(self):
+        qs = self.scoped()
+        if self.action != "list":
+            qs = qs.prefetch_related(
+                Prefetch("replies", queryset=TicketReply.objects.select_related("by"))
+            )
+        return qs
+
+    def filter_queryset(self, queryset):
+        # The workbench filter (open tickets by default) is for the list only: a single ticket
+        # is found whatever its state.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def get_serializer_class(self):
+        return UrgeTicketSerializer if self.action == "list" else UrgeTicketDetailSerializer
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+
+class MerchantTicketViewSet(_TicketViewSet):
+    """Urge tickets of the user's shops, most urgent first (`?state=open` by default)."""
+
+    def scoped(self):
+        return merchant_tickets(self.request.user)
+
+    @extend_schema(
+        request={
+            "multipart/form-data": TicketReplyInputSerializer,
+            "application/json": TicketReplyInputSerializer,
+        },
+        responses={201: UrgeTicketDetailSerializer},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, MultiPartParser, FormParser])
+    def reply(self, request: Request, pk: str | None = None) -> Response:
+        """Send a reply (final; a correction is a new reply)."""
+        ticket = self.get_object()
+        data = TicketReplyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.ticket_reply(
+            ticket=ticket,
+            by=request.user,
+            resolution=data.validated_data["resolution"],
+            note=data.validated_data.get("note") or "",
+            promised_date=data.validated_data.get("promised_date"),
+            attachment=data.validated_data.get("attachment"),
+        )
+        ticket = self.get_object()
+        return Response(
+            UrgeTicketDetailSerializer(ticket, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(responses={200: ReplyRequirementSerializer(many=True)})
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def requirements(self, request: Request) -> Response:
+        """What each resolution requires (note, date, attachment, uploaded invoice)."""
+        return Response(ReplyRequirementSerializer(reply_requirement_rows(), many=True).data)
+
+
+class ConsumerTicketViewSet(_TicketViewSet):
+    """Urge tickets on the consumer's own invoice requests."""
+
+    def scoped(self):
+        return consumer_tickets(self.request.user)
+
+
+class ConsumerUrgeViewSet(viewsets.GenericViewSet):
+    """催开票 on one of the consumer's invoice requests (spec 4.2)."""
+
+    queryset = InvoiceRequest.objects.none()  # for the schema; requests use get_queryset
+    serializer_class = UrgeTicketDetailSerializer
+
+    def get_queryset(self):
+        return InvoiceRequest.objects.for_consumer(self.request.user).select_related("shop")
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: OpenApiResponse(UrgeTicketDetailSerializer, description="ticket opened"),
+            200: OpenApiResponse(UrgeTicketDetailSerializer, description="urge recorded"),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def urge(self, request: Request, pk: str | None = None) -> Response:
+        """Open the request's urge ticket, or record one more urge (the deadline stays)."""
+        invoice_request = self.get_object()
+        had_ticket = UrgeTicket.objects.filter(request=invoice_request).exists()
+        ticket = services.ticket_urge(invoice_request=invoice_request, by=request.user)
+        ticket = (
+            consumer_tickets(request.user)
+            .prefetch_related(
+                Prefetch("replies", queryset=TicketReply.objects.select_related("by"))
+            )
+            .get(pk=ticket.pk)
+        )
+        return Response(
+            UrgeTicketDetailSerializer(ticket, context={"now": timezone.now()}).data,
+            status=status.HTTP_200_OK if had_ticket else status.HTTP_201_CREATED,
+        )
