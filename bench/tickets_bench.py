@@ -107,9 +107,9 @@ def build(requests: int, overdue: int, shops: int) -> None:
                 '', '', 1 + g %% %(c)s, g, 1 + g %% %(s)s
             FROM generate_series(1, %(n)s) g,
             LATERAL (SELECT CASE WHEN g <= %(o)s
-                THEN %(now)s - %(after)s - (g * interval '17 seconds') %% interval '20 days'
+                THEN %(now)s - %(after)s - ((g * 17) %% 1728000) * interval '1 second'
                      - interval '1 second'
-                ELSE %(now)s - (g * interval '13 seconds') %% interval '9 days' END AS at) r
+                ELSE %(now)s - ((g * 13) %% 777600) * interval '1 second' END AS at) r
             """,
             {
                 "o": overdue,

@@ -263,7 +263,10 @@ class HistoryEntry(models.Model):
         TICKET = "ticket", _("urge ticket")
         DISPUTE = "dispute", _("dispute")
 
-    request = models.ForeignKey(InvoiceRequest, on_delete=models.PROTECT, related_name="history")
+    # history_request_idx (request, at) serves the foreign key too: no second index to write.
+    request = models.ForeignKey(
+        InvoiceRequest, on_delete=models.PROTECT, related_name="history", db_index=False
+    )
     subject = models.CharField(_("subject"), max_length=16, choices=Subject.choices)
     subject_id = models.BigIntegerField(_("subject id"))
     actor = models.ForeignKey(
