@@ -8,13 +8,14 @@ the ticket's request, conditional updates on the state, `ON CONFLICT DO NOTHING`
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 from django.db import connection, transaction
 
-from .services import tickets_open
+from .services import Cursor, tickets_open_batch
 
 _HISTORY_COLUMNS = (
     "(request_id, subject, subject_id, actor_id, action, state_from, state_to, data, at)"
@@ -22,26 +23,33 @@ _HISTORY_COLUMNS = (
 _PENALTY_COLUMNS = "(shop_id, kind, ticket_id, state, at, evidence, decision_note)"
 
 
-def _drain(step: Callable[[], int], *, budget_seconds: float) -> tuple[int, int]:
-    """Run `step` (one batch, one transaction) until it finds nothing or the budget ends."""
+def _drain(step: Callable[[], tuple[int, bool]], *, budget_seconds: float) -> tuple[int, int]:
+    """Run `step` (one batch, one transaction; it returns how many rows it changed and whether
+    there may be more) until nothing is left or the budget ends."""
     started = time.monotonic()
     total = batches = 0
     while True:
         with transaction.atomic():
-            n = step()
+            n, more = step()
         batches += 1
         total += n
-        if n == 0 or time.monotonic() - started > budget_seconds:
+        if not more or time.monotonic() - started > budget_seconds:
             return total, batches
 
 
 def open_overdue_tickets(
     *, now: datetime, batch_size: int = 5000, budget_seconds: float = 50.0
 ) -> dict:
-    """Open a ticket for every overdue request of a shop on the new flow (spec 4.1–4.2)."""
+    """Open a ticket for every overdue request of a shop on the new flow (spec 4.1–4.2).
 
-    def step() -> int:
-        return len(tickets_open(request_ids=None, now=now, via="job", limit=batch_size))
+    Each batch starts after the last request the previous one looked at, so a large backlog
+    is walked once, not once per batch."""
+    after: Cursor | None = None
+
+    def step() -> tuple[int, bool]:
+        nonlocal after
+        opened, after = tickets_open_batch(now=now, via="job", limit=batch_size, after=after)
+        return len(opened), after is not None
 
     opened, batches = _drain(step, budget_seconds=budget_seconds)
     return {"opened": opened, "batches": batches}
@@ -54,7 +62,7 @@ WITH due AS (
     SELECT id FROM tickets_urgeticket
     WHERE state = 'awaiting_reply' AND reply_due_at < %(now)s
     ORDER BY reply_due_at, id LIMIT %(limit)s
-    FOR UPDATE SKIP LOCKED
+    FOR NO KEY UPDATE SKIP LOCKED
 ), flagged AS (
     UPDATE tickets_urgeticket t SET state = 'breached', sla = 'missed', sla_at = %(now)s
     FROM due WHERE t.id = due.id AND t.state = 'awaiting_reply' AND t.sla = ''
@@ -82,7 +90,7 @@ WITH due AS (
     JOIN invoices_invoicerequest r ON r.id = t.request_id
     WHERE t.promise_state = 'pending' AND t.promise_due_at <= %(now)s AND r.state <> 'issued'
     ORDER BY t.promise_due_at, t.id LIMIT %(limit)s
-    FOR UPDATE OF t SKIP LOCKED
+    FOR NO KEY UPDATE OF t, r SKIP LOCKED
 ), flagged AS (
     UPDATE tickets_urgeticket t SET promise_state = 'broken', promise_broken_at = %(now)s
     FROM due WHERE t.id = due.id AND t.promise_state = 'pending'
@@ -130,8 +138,6 @@ RETURNING id, request_id, shop_id, promised_date
 def _flag_sqlite(
     sql: str, *, now: datetime, limit: int, action: str, states: tuple[str, str], kind: str
 ) -> tuple[int, int]:
-    import json
-
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(sql, {"now": at, "limit": limit})
@@ -198,7 +204,7 @@ def _flag(
                 sqlite_sql, now=now, limit=batch_size, action=action, states=states, kind=kind
             )
         penalties += p
-        return n
+        return n, n > 0
 
     flagged, batches = _drain(step, budget_seconds=budget_seconds)
     return {"flagged": flagged, "penalties": penalties, "batches": batches}

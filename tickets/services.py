@@ -53,21 +53,28 @@ def promise_due_at(promised: date) -> datetime:
     return datetime.combine(promised + timedelta(days=1), time.min, tzinfo=CHINA)
 
 
-_OPEN_SELECT = """
-SELECT r.id, r.shop_id, 'awaiting_reply', %(now)s, %(via)s, %(due)s, 0, '', '', '', ''
+# The overdue requests of new-flow shops still without a ticket, oldest first, after a cursor.
+_OPEN_CANDIDATES = """
+SELECT r.id, r.shop_id, r.overdue_at
 FROM invoices_invoicerequest r
 JOIN invoices_shop s ON s.id = r.shop_id
 WHERE r.state = 'pending' AND r.overdue_at IS NOT NULL AND r.overdue_at < %(now)s
   AND s.new_flow_since IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM tickets_urgeticket t WHERE t.request_id = r.id)
-  {ids}
+  {where}
 ORDER BY r.overdue_at, r.id
 LIMIT %(limit)s
+{lock}
 """
-_OPEN_INSERT = (
-    "INSERT INTO tickets_urgeticket (request_id, shop_id, state, opened_at, opened_via, "
-    "reply_due_at, urge_count, sla, resolution, resolution_note, promise_state) "
-)
+_AFTER = "AND r.overdue_at >= %(after_at)s AND (r.overdue_at > %(after_at)s OR r.id > %(after_id)s)"
+_OPEN_INSERT = """
+INSERT INTO tickets_urgeticket (request_id, shop_id, state, opened_at, opened_via, reply_due_at,
+                                urge_count, sla, resolution, resolution_note, promise_state)
+SELECT id, shop_id, 'awaiting_reply', %(now)s, %(via)s, %(due)s, 0, '', '', '', ''
+FROM {source} WHERE true
+ON CONFLICT (request_id) DO NOTHING
+RETURNING id, request_id, shop_id
+"""
 _HISTORY_INSERT = (
     "INSERT INTO invoices_historyentry (request_id, subject, subject_id, actor_id, action, "
     "state_from, state_to, data, at) "
@@ -75,6 +82,32 @@ _HISTORY_INSERT = (
 _OUTBOX_INSERT = (
     "INSERT INTO tickets_outboxmessage (key, kind, payload, created_at, attempts, last_error) "
 )
+# PostgreSQL: one statement. The requests are claimed: one being issued, urged or opened by
+# another transaction right now is left to it (read from a snapshot it would look pending and
+# ticketless); NO KEY UPDATE does not block the foreign-key checks of the inserts.
+_PG_LOCK = "FOR NO KEY UPDATE OF r SKIP LOCKED"
+_OPEN_PG = f"""
+WITH candidates AS ({_OPEN_CANDIDATES.replace("{lock}", _PG_LOCK)}
+), opened AS ({_OPEN_INSERT.format(source="candidates")}
+), history AS (
+    {_HISTORY_INSERT}
+    SELECT request_id, 'ticket', id, %(actor)s, 'ticket_opened', '', 'awaiting_reply',
+           %(data)s::jsonb, %(now)s FROM opened
+), outbox AS (
+    {_OUTBOX_INSERT}
+    SELECT 'ticket:' || id || ':opened', 'ticket_opened',
+           jsonb_build_object('ticket_id', id, 'request_id', request_id, 'shop_id', shop_id),
+           %(now)s, 0, ''
+    FROM opened
+    ON CONFLICT (key) DO NOTHING
+)
+SELECT id, request_id, NULL::timestamptz, NULL::bigint FROM opened
+UNION ALL
+(SELECT NULL, id, overdue_at, (SELECT count(*) FROM candidates) FROM candidates
+ ORDER BY overdue_at DESC, id DESC LIMIT 1)
+"""
+
+Cursor = tuple[object, int]  # (overdue_at as the database returns it, request id)
 
 
 def tickets_open(
@@ -90,8 +123,23 @@ def tickets_open(
     own. The one code path for the beat job and the consumer's urge: a request already holding
     a ticket is skipped by the unique key (`ON CONFLICT DO NOTHING`), whoever got there first.
     Returns (ticket id, request id) of the tickets it created."""
+    return tickets_open_batch(request_ids=request_ids, now=now, via=via, by=by, limit=limit)[0]
+
+
+def tickets_open_batch(
+    *,
+    request_ids: Sequence[int] | None = None,
+    now: datetime,
+    via: str,
+    by: AbstractBaseUser | None = None,
+    limit: int | None = None,
+    after: Cursor | None = None,
+) -> tuple[list[tuple[int, int]], Cursor | None]:
+    """`tickets_open`, also returning the cursor of the last request it looked at, or None
+    when it looked at fewer than `limit` (nothing left), so that the job's next batch starts
+    after it instead of walking again past the requests this batch just gave a ticket."""
     adapt = connection.ops.adapt_datetimefield_value
-    params = {
+    params: dict = {
         "now": adapt(now),
         "via": via,
         "due": adapt(now + settings.JDPOP_REPLY_WINDOW),
@@ -99,65 +147,62 @@ def tickets_open(
         "actor": by.pk if by is not None and by.is_authenticated else None,
         "data": json.dumps({"via": via}),
     }
-    ids = ""
+    where = ""
     if request_ids is not None:
         if not request_ids:
-            return []
+            return [], None
         marks = ", ".join(f"%(id{i})s" for i in range(len(request_ids)))
-        ids = f"AND r.id IN ({marks})"
+        where = f"AND r.id IN ({marks})"
         params.update({f"id{i}": rid for i, rid in enumerate(request_ids)})
-    select = _OPEN_SELECT.format(ids=ids)
+    if after is not None:
+        where += " " + _AFTER
+        params.update(after_at=after[0], after_id=after[1])
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(
-                f"""
-                WITH opened AS (
-                    {_OPEN_INSERT} {select}
-                    ON CONFLICT (request_id) DO NOTHING
-                    RETURNING id, request_id, shop_id
-                ), history AS (
-                    {_HISTORY_INSERT}
-                    SELECT request_id, 'ticket', id, %(actor)s, 'ticket_opened', '',
-                           'awaiting_reply', %(data)s::jsonb, %(now)s FROM opened
-                ), outbox AS (
-                    {_OUTBOX_INSERT}
-                    SELECT 'ticket:' || id || ':opened', 'ticket_opened',
-                           jsonb_build_object('ticket_id', id, 'request_id', request_id,
-                                              'shop_id', shop_id), %(now)s, 0, ''
-                    FROM opened
-                    ON CONFLICT (key) DO NOTHING
-                )
-                SELECT id, request_id FROM opened
-                """,
-                params,
-            )
-            return [tuple(row) for row in cursor.fetchall()]
-        # SQLite: `WHERE true` keeps the upsert clause from being read as a join constraint.
-        cursor.execute(
-            f"{_OPEN_INSERT} SELECT * FROM ({select}) WHERE true "
-            "ON CONFLICT (request_id) DO NOTHING RETURNING id, request_id, shop_id",
-            params,
+            cursor.execute(_OPEN_PG.format(where=where), params)
+            rows = cursor.fetchall()
+            opened = [(r[0], r[1]) for r in rows if r[0] is not None]
+            last = [r for r in rows if r[0] is None]
+            if not last or last[0][3] < params["limit"]:
+                return opened, None
+            return opened, (last[0][2], last[0][1])
+        return _open_sqlite(cursor, where, params)
+
+
+def _open_sqlite(cursor, where: str, params: dict) -> tuple[list[tuple[int, int]], Cursor | None]:
+    """SQLite (one writer at a time, no row locks): the same writes, a statement each."""
+    cursor.execute(_OPEN_CANDIDATES.format(where=where, lock=""), params)
+    candidates = cursor.fetchall()
+    if not candidates:
+        return [], None
+    params["ids"] = json.dumps([c[0] for c in candidates])
+    source = (
+        "(SELECT id, shop_id FROM invoices_invoicerequest "
+        "WHERE id IN (SELECT value FROM json_each(%(ids)s)))"
+    )
+    cursor.execute(_OPEN_INSERT.format(source=source), params)
+    rows = cursor.fetchall()
+    if rows:
+        cursor.executemany(
+            f"{_HISTORY_INSERT} VALUES (%s, 'ticket', %s, %s, 'ticket_opened', '', "
+            "'awaiting_reply', %s, %s)",
+            [(r[1], r[0], params["actor"], params["data"], params["now"]) for r in rows],
         )
-        rows = cursor.fetchall()
-        if rows:
-            cursor.executemany(
-                f"{_HISTORY_INSERT} VALUES (%s, 'ticket', %s, %s, 'ticket_opened', '', "
-                "'awaiting_reply', %s, %s)",
-                [(r[1], r[0], params["actor"], params["data"], params["now"]) for r in rows],
-            )
-            cursor.executemany(
-                f"{_OUTBOX_INSERT} VALUES (%s, 'ticket_opened', %s, %s, 0, '') "
-                "ON CONFLICT (key) DO NOTHING",
-                [
-                    (
-                        f"ticket:{r[0]}:opened",
-                        json.dumps({"ticket_id": r[0], "request_id": r[1], "shop_id": r[2]}),
-                        params["now"],
-                    )
-                    for r in rows
-                ],
-            )
-        return [(r[0], r[1]) for r in rows]
+        cursor.executemany(
+            f"{_OUTBOX_INSERT} VALUES (%s, 'ticket_opened', %s, %s, 0, '') "
+            "ON CONFLICT (key) DO NOTHING",
+            [
+                (
+                    f"ticket:{r[0]}:opened",
+                    json.dumps({"ticket_id": r[0], "request_id": r[1], "shop_id": r[2]}),
+                    params["now"],
+                )
+                for r in rows
+            ],
+        )
+    if len(candidates) < params["limit"]:
+        return [(r[0], r[1]) for r in rows], None
+    return [(r[0], r[1]) for r in rows], (candidates[-1][2], candidates[-1][0])
 
 
 def ticket_urge(
@@ -169,7 +214,8 @@ def ticket_urge(
     if invoice_request.consumer_id != by.pk:
         raise InvoiceRequest.DoesNotExist
     with transaction.atomic():
-        fresh = InvoiceRequest.objects.select_for_update().get(pk=invoice_request.pk)
+        # NO KEY UPDATE: the ticket's own insert checks its foreign key with KEY SHARE.
+        fresh = InvoiceRequest.objects.select_for_update(no_key=True).get(pk=invoice_request.pk)
         if not fresh.is_overdue(at):
             raise DomainError(
                 "not_overdue",
@@ -212,7 +258,12 @@ def _clean_reply(
         raise ValidationError({"resolution": _("Choose one of the four resolutions.")})
     if need["note"] and not note.strip():
         errors["note"] = [_("This resolution needs a note for the consumer and the platform.")]
-    if need["uploaded"] and ticket.request.state != InvoiceRequest.State.ISSUED:
+    if (
+        need["uploaded"]
+        and not InvoiceRequest.objects.filter(
+            pk=ticket.request_id, state=InvoiceRequest.State.ISSUED
+        ).exists()
+    ):
         errors["resolution"] = [
             _("已开发票 can only be sent once the invoice is uploaded: upload it instead.")
         ]
@@ -233,6 +284,26 @@ def _clean_reply(
     return detected.extension if detected is not None else None
 
 
+def _promise_changes(ticket: UrgeTicket, resolution: str, promised_date: date | None) -> dict:
+    """How a reply changes the ticket's promise. A pending promise is kept by the upload,
+    replaced by a new date, or withdrawn by another resolution; a kept or broken promise is
+    settled and stays as it was (a new date after a broken one does not wipe the breach)."""
+    Promise = UrgeTicket.PromiseState
+    if ticket.promise_state in (Promise.KEPT, Promise.BROKEN):
+        return {}
+    if resolution == Resolution.DATE_AGREED:
+        return {
+            "promised_date": promised_date,
+            "promise_due_at": promise_due_at(promised_date),
+            "promise_state": Promise.PENDING,
+        }
+    if ticket.promise_state != Promise.PENDING:
+        return {}
+    if resolution == Resolution.ISSUED:
+        return {"promise_state": Promise.KEPT}
+    return {"promise_state": Promise.NONE, "promise_due_at": None}  # withdrawn
+
+
 def _record_reply(
     *,
     ticket_id: int,
@@ -244,27 +315,17 @@ def _record_reply(
     at: datetime,
 ) -> TicketReply:
     """Inside a transaction: store the reply, answer the ticket and record its SLA once."""
-    ticket = UrgeTicket.objects.select_for_update().get(pk=ticket_id)
+    ticket = UrgeTicket.objects.select_for_update(no_key=True).get(pk=ticket_id)
     was = ticket.state
     answered = UrgeTicket.objects.filter(
         pk=ticket.pk, state=UrgeTicket.State.AWAITING_REPLY
     ).update(state=UrgeTicket.State.ANSWERED, answered_at=at)
-    late = at > ticket.reply_due_at
+    # A reply to a breached ticket is late even if it claims an earlier time.
+    late = at > ticket.reply_due_at or ticket.state == UrgeTicket.State.BREACHED
     sla = UrgeTicket.Sla.LATE if late else UrgeTicket.Sla.MET
     recorded = UrgeTicket.objects.filter(pk=ticket.pk, sla="").update(sla=sla, sla_at=at)
     changes: dict = {"resolution": resolution, "resolution_note": note}
-    if resolution == Resolution.DATE_AGREED:
-        changes.update(
-            promised_date=promised_date,
-            promise_due_at=promise_due_at(promised_date),
-            promise_state=UrgeTicket.PromiseState.PENDING,
-        )
-    elif (
-        resolution == Resolution.ISSUED and ticket.promise_state == UrgeTicket.PromiseState.PENDING
-    ):
-        changes["promise_state"] = UrgeTicket.PromiseState.KEPT
-    elif ticket.promise_state == UrgeTicket.PromiseState.PENDING:
-        changes.update(promise_state="", promise_due_at=None)  # the promise is withdrawn
+    changes.update(_promise_changes(ticket, resolution, promised_date))
     UrgeTicket.objects.filter(pk=ticket.pk).update(**changes)
     reply = TicketReply.objects.create(
         ticket=ticket,

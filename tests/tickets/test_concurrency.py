@@ -73,3 +73,44 @@ def test_a_run_killed_half_way_leaves_no_trace_and_the_next_run_finishes(backlog
     assert not UrgeTicket.objects.exists() and not HistoryEntry.objects.exists()
     assert open_overdue_tickets(now=OPENED)["opened"] == 60
     assert open_overdue_tickets(now=OPENED)["opened"] == 0
+
+
+def test_the_job_never_opens_a_ticket_for_a_request_being_issued(request_at_t0, merchant):
+    # Given the merchant's upload is committing (the request row is locked, no ticket seen)
+    import threading
+
+    import time_machine
+    from django.db import connections
+
+    from invoices.services import invoice_request_issue
+
+    from .conftest import pdf
+
+    uploading, finish = threading.Event(), threading.Event()
+
+    def upload() -> None:
+        try:
+            with time_machine.travel(OPENED, tick=False), transaction.atomic():
+                invoice_request_issue(
+                    invoice_request=InvoiceRequest.objects.get(pk=request_at_t0.pk),
+                    by=merchant,
+                    file=pdf(),
+                    invoice_number="12345678901234567890",
+                )
+                uploading.set()
+                finish.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=upload)
+    thread.start()
+    assert uploading.wait(10)
+    # When the job runs meanwhile
+    opened = open_overdue_tickets(now=OPENED + SECOND)
+    finish.set()
+    thread.join(10)
+    # Then it leaves the request alone, and once the upload commits there is nothing to open
+    assert opened["opened"] == 0
+    assert InvoiceRequest.objects.get(pk=request_at_t0.pk).state == "issued"
+    assert open_overdue_tickets(now=OPENED + SECOND)["opened"] == 0
+    assert not UrgeTicket.objects.exists()

@@ -62,7 +62,7 @@ def test_an_answered_ticket_is_never_flagged(ticket, merchant):
     assert flag_missed_replies(now=DUE + DAY)["flagged"] == 0
 
 
-@pytest.mark.parametrize("n", [5, 40])
+@pytest.mark.parametrize("n", [5, 50])
 def test_queries_per_flag_run_do_not_grow(shop, n, django_assert_max_num_queries):
     from tests.factories import InvoiceRequestFactory
 
@@ -125,3 +125,75 @@ def test_a_promise_kept_by_uploading_is_not_flagged(promised, merchant):
     assert flag_broken_promises(now=END_OF_PROMISED_DAY + DAY)["flagged"] == 0
     promised.refresh_from_db()
     assert promised.promise_state == "kept"
+
+
+def test_a_new_date_after_a_broken_promise_does_not_wipe_the_breach(promised, merchant):
+    flag_broken_promises(now=END_OF_PROMISED_DAY)
+    ticket_reply(
+        ticket=promised,
+        by=merchant,
+        resolution="date_agreed",
+        note="改到25号",
+        promised_date=date(2026, 11, 25),
+        at=END_OF_PROMISED_DAY + SECOND,
+    )
+    promised.refresh_from_db()
+    assert promised.promise_state == "broken" and promised.promised_date == PROMISED
+    assert flag_broken_promises(now=END_OF_PROMISED_DAY + 10 * DAY)["flagged"] == 0
+    assert Penalty.objects.filter(kind="broken_promise").count() == 1
+
+
+def test_a_promise_replaced_before_its_end_runs_from_the_new_date(promised, merchant):
+    ticket_reply(
+        ticket=promised,
+        by=merchant,
+        resolution="date_agreed",
+        note="改到25号",
+        promised_date=date(2026, 11, 25),
+        at=END_OF_PROMISED_DAY - SECOND,
+    )
+    assert flag_broken_promises(now=END_OF_PROMISED_DAY)["flagged"] == 0
+    assert flag_broken_promises(now=datetime(2026, 11, 26, tzinfo=CHINA))["flagged"] == 1
+
+
+def test_a_breached_ticket_can_still_break_a_late_promise(ticket, merchant):
+    # Given a ticket breached by the job, then a late reply promising a date
+    flag_missed_replies(now=DUE + SECOND)
+    ticket_reply(
+        ticket=ticket,
+        by=merchant,
+        resolution="date_agreed",
+        note="20号开",
+        promised_date=PROMISED,
+        at=DUE + DAY,
+    )
+    # When the promised day ends in China with no invoice
+    result = flag_broken_promises(now=END_OF_PROMISED_DAY)
+    # Then the promise is broken too: two penalties, one per violation
+    assert (result["flagged"], result["penalties"]) == (1, 1)
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.promise_state) == ("breached", "broken")
+    assert ticket.promise_broken_at == END_OF_PROMISED_DAY
+    assert sorted(Penalty.objects.values_list("kind", flat=True)) == ["broken_promise", "no_reply"]
+    entry = HistoryEntry.objects.get(action="promise_broken")
+    assert (entry.state_from, entry.state_to, entry.subject_id) == ("pending", "broken", ticket.pk)
+
+
+@pytest.mark.parametrize("n", [5, 50])
+def test_queries_per_promise_run_do_not_grow(shop, merchant, n, django_assert_max_num_queries):
+    from tests.factories import InvoiceRequestFactory
+
+    for _ in range(n):
+        InvoiceRequestFactory(order__shop=shop, requested_at=T0)
+    open_overdue_tickets(now=OPENED)
+    for t in UrgeTicket.objects.all():
+        ticket_reply(
+            ticket=t,
+            by=merchant,
+            resolution="date_agreed",
+            note="20号开",
+            promised_date=PROMISED,
+            at=DUE - SECOND,
+        )
+    with django_assert_max_num_queries(14):
+        assert flag_broken_promises(now=END_OF_PROMISED_DAY)["flagged"] == n

@@ -104,13 +104,37 @@ def test_runs_just_before_and_after_midnight_china_time(shop):
 
 
 def test_the_job_works_in_batches_until_the_backlog_is_done(shop):
+    # Seven requests overdue at the same instant: batches of 3 walk them by id, none skipped.
     for _ in range(7):
         InvoiceRequestFactory(order__shop=shop, requested_at=T0)
     result = open_overdue_tickets(now=T0 + 11 * DAY, batch_size=3)
-    assert result["opened"] == 7 and result["batches"] == 4
+    assert result == {"opened": 7, "batches": 3}
+    assert UrgeTicket.objects.count() == 7
 
 
-@pytest.mark.parametrize("n", [5, 40])
+def test_batches_step_over_requests_the_consumer_already_urged(shop):
+    requests = [
+        InvoiceRequestFactory(order__shop=shop, requested_at=T0 + i * SECOND) for i in range(8)
+    ]
+    now = T0 + 11 * DAY
+    for r in requests[1::2]:
+        ticket_urge(invoice_request=r, by=r.consumer, at=now)
+    assert open_overdue_tickets(now=now, batch_size=2) == {"opened": 4, "batches": 3}
+    assert set(UrgeTicket.objects.values_list("request_id", flat=True)) == {r.pk for r in requests}
+
+
+def test_a_run_out_of_time_leaves_the_rest_to_the_next_run(shop):
+    for _ in range(5):
+        InvoiceRequestFactory(order__shop=shop, requested_at=T0)
+    now = T0 + 11 * DAY
+    assert open_overdue_tickets(now=now, batch_size=2, budget_seconds=0) == {
+        "opened": 2,
+        "batches": 1,
+    }
+    assert open_overdue_tickets(now=now, batch_size=2)["opened"] == 3
+
+
+@pytest.mark.parametrize("n", [5, 50])
 def test_queries_per_run_do_not_grow_with_the_backlog(shop, n, django_assert_max_num_queries):
     for _ in range(n):
         InvoiceRequestFactory(order__shop=shop, requested_at=T0)

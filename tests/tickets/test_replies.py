@@ -182,3 +182,72 @@ def test_a_bad_attachment_is_refused_and_nothing_is_written(ticket, merchant):
         reply(ticket, merchant, DUE - SECOND, attachment=bad)
     assert "attachment" in e.value.message_dict
     assert not TicketReply.objects.exists()
+
+
+def test_today_is_the_date_in_china_not_in_utc(ticket, merchant):
+    # 2026-11-13 00:00:00 in China is still the 12th in UTC: the 13th is today, not the future.
+    from datetime import datetime
+
+    from .conftest import CHINA
+
+    midnight = datetime(2026, 11, 13, 0, 0, tzinfo=CHINA)
+    with pytest.raises(ValidationError) as e:
+        reply(
+            ticket, merchant, midnight, resolution="date_agreed", promised_date=date(2026, 11, 13)
+        )
+    assert "promised_date" in e.value.message_dict
+    reply(
+        ticket,
+        merchant,
+        midnight - SECOND,
+        resolution="date_agreed",
+        promised_date=date(2026, 11, 13),
+    )
+    ticket.refresh_from_db()
+    assert ticket.promised_date == date(2026, 11, 13)
+
+
+def test_uploading_after_the_ticket_was_breached_records_the_answer_late(ticket, merchant):
+    import time_machine
+
+    # Given a promise, then the job breaching the ticket (a promise made late still counts)
+    flag_missed_replies(now=DUE + SECOND)
+    reply(ticket, merchant, DUE + DAY, resolution="date_agreed", promised_date=date(2026, 12, 1))
+    # When the invoice is uploaded
+    with time_machine.travel(DUE + 2 * DAY, tick=False):
+        invoice_request_issue(
+            invoice_request=ticket.request,
+            by=merchant,
+            file=pdf(),
+            invoice_number="12345678901234567890",
+        )
+    # Then the ticket stays breached, the promise is kept, the answer is on record as late
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.sla, ticket.promise_state) == ("breached", "missed", "kept")
+    assert ticket.resolution == "issued" and ticket.answered_at is None
+    last = TicketReply.objects.filter(ticket=ticket).last()
+    assert (last.resolution, last.late) == ("issued", True)
+    assert list(Penalty.objects.values_list("kind", flat=True)) == ["no_reply"]
+
+
+def test_a_late_first_reply_is_penalised_once_however_many_corrections(ticket, merchant):
+    reply(ticket, merchant, DUE + SECOND)
+    reply(ticket, merchant, DUE + DAY, resolution="cannot_issue", note="税控盘故障")
+    assert Penalty.objects.filter(kind="late_reply").count() == 1
+    assert list(TicketReply.objects.values_list("late", flat=True)) == [True, True]
+
+
+def test_a_reply_is_recorded_in_the_history_with_its_content(ticket, merchant):
+    reply(ticket, merchant, DUE - SECOND, resolution="date_agreed", promised_date=date(2026, 12, 1))
+    entry = HistoryEntry.objects.get(action="ticket_replied")
+    assert entry.actor == merchant and entry.subject_id == ticket.pk
+    assert entry.data["resolution"] == "date_agreed"
+    assert entry.data["promised_date"] == "2026-12-01" and entry.data["sla"] == "met"
+
+
+def test_every_resolution_declares_what_it_needs():
+    needs = reply_requirements()
+    assert set(needs) == {"issued", "no_invoice_needed", "cannot_issue", "date_agreed"}
+    assert needs["issued"]["uploaded"] and not needs["issued"]["note"]
+    assert needs["date_agreed"]["date"] and needs["date_agreed"]["note"]
+    assert not any(n["attachment"] for n in needs.values())  # optional everywhere
