@@ -89,3 +89,46 @@ def test_request_issue_download(browser, live_server, tmp_path):
     with page.expect_download() as info:
         page.click(f"a[href='/invoices/{r.pk}/file']")
     assert open(info.value.path(), "rb").read() == PDF_BYTES
+
+
+def test_urge_and_reply_with_an_agreed_date(browser, live_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import InvoiceRequestFactory
+    from tickets.models import UrgeTicket
+
+    consumer = UserFactory(username="urger")
+    r = InvoiceRequestFactory(
+        order__consumer=consumer, requested_at=timezone.now() - timedelta(days=11)
+    )
+    merchant_of(r.shop, user=UserFactory(username="replier"))
+
+    # Given an overdue request, the consumer presses 催开票 on the invoice detail page:
+    # the ticket opens at once.
+    page = log_in(browser, live_server, "urger")
+    page.goto(f"{live_server.url}/my/invoices/{r.pk}/")
+    page.click("form.urge button")
+    page.wait_for_selector(".msg")
+    ticket = UrgeTicket.objects.get(request=r)
+    assert ticket.opened_via == "consumer" and ticket.urge_count == 1
+
+    # The merchant finds it in the complaint workbench and replies with an agreed date; the
+    # date field appears only for that resolution.
+    shop_page = log_in(browser, live_server, "replier")
+    shop_page.goto(f"{live_server.url}/merchant/tickets/")
+    assert r.order.number in shop_page.inner_text("main")
+    shop_page.goto(f"{live_server.url}/merchant/tickets/{ticket.pk}/")
+    assert shop_page.is_hidden(".promised-date")
+    shop_page.check("input[name=resolution][value=date_agreed]")
+    assert shop_page.is_visible(".promised-date")
+    promised = (timezone.localdate() + timedelta(days=3)).isoformat()
+    shop_page.fill(".promised-date input", promised)
+    shop_page.fill("textarea[name=note]", "已与顾客协商，三天内开具")
+    shop_page.check("input[name=confirm]")
+    shop_page.click("#reply button.primary")
+    shop_page.wait_for_load_state()
+    ticket.refresh_from_db()
+    assert (ticket.state, ticket.sla, ticket.resolution) == ("answered", "met", "date_agreed")
+    assert ticket.promised_date.isoformat() == promised
