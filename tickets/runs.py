@@ -172,13 +172,23 @@ def health_jobs() -> dict:
 def health_overdue_without_ticket() -> dict:
     """Overdue pending requests of new-flow shops that have no urge ticket yet (spec 4.2).
 
-    A few are normal between two runs of the opening job; one older than JDPOP_JOB_STALE_AFTER
-    past its overdue moment means the job is missing requests, and is not ok. Only requests
+    A few are normal between two runs of the opening job; one that was overdue both longer than
+    JDPOP_JOB_STALE_AFTER and before the job's last successful run means the job is missing
+    requests, and is not ok (a job that stopped running shows in the "jobs" check). Only requests
     that fell overdue within JDPOP_HEALTH_OVERDUE_LOOKBACK are looked at, so that the check
     stays a short index range however many overdue requests (with tickets) pile up.
     """
     now = timezone.now()
     grace = now - settings.JDPOP_JOB_STALE_AFTER
+    # Only a request that was already overdue when the opening job last succeeded is a miss:
+    # right after a fresh start (or a deploy) the backlog is the job's next run, not a fault.
+    last_ok = (
+        JobRun.objects.filter(name="open_overdue_tickets", ok=True)
+        .order_by("-finished_at")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    cutoff = min(grace, last_ok) if last_ok is not None else None
     lookback = settings.JDPOP_HEALTH_OVERDUE_LOOKBACK
     counts = (
         # The partial index ir_pending_overdue_idx: pending, overdue_at set, by overdue_at.
@@ -189,7 +199,10 @@ def health_overdue_without_ticket() -> dict:
             overdue_at__gte=now - lookback,
             shop__new_flow_since__isnull=False,
             urge_ticket__isnull=True,
-        ).aggregate(count=Count("id"), late=Count("id", filter=Q(overdue_at__lt=grace)))
+        ).aggregate(
+            count=Count("id"),
+            late=Count("id", filter=Q(overdue_at__lt=cutoff or now - lookback)),
+        )
     )
     return {
         "ok": counts["late"] == 0,

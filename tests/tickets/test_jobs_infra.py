@@ -428,6 +428,9 @@ def test_healthz_counts_overdue_requests_without_a_ticket_and_fails_past_the_gra
         assert response.status_code == 200
         check = response.json()["overdue_without_ticket"]
         assert (check["ok"], check["count"], check["past_grace"]) == (True, 1, 0)
+    # A successful opening run after the request fell overdue that did not open its ticket
+    # (as if the job had a bug) is a real miss once the grace has passed.
+    job_run("open_overdue_tickets", lambda *, now: {"opened": 0}, now=r.overdue_at + 60 * S)
     with time_machine.travel(r.overdue_at + 16 * 60 * S, tick=False):
         response = client.get("/healthz")
         assert response.status_code == 503
@@ -440,6 +443,16 @@ def test_healthz_counts_overdue_requests_without_a_ticket_and_fails_past_the_gra
             reply_due_at=r.overdue_at + settings.JDPOP_REPLY_WINDOW,
         )
         assert client.get("/healthz").json()["overdue_without_ticket"]["count"] == 0
+
+
+def test_a_backlog_the_opening_job_has_not_yet_seen_is_not_a_fault(client):
+    # Given a fresh start: requests overdue for days, and no opening run since
+    r = InvoiceRequestFactory()
+    with time_machine.travel(r.overdue_at + timedelta(days=2), tick=False):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    check = response.json()["overdue_without_ticket"]
+    assert (check["count"], check["past_grace"]) == (1, 0)
 
 
 def test_healthz_looks_back_only_as_far_as_the_setting(client, settings):
