@@ -8,6 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from invoices.demo import DEMO_LOGINS, demo_logins_exist, seed_demo
 
+# Above this size the demo skips the ticket/dispute activity: the beat jobs open the tickets.
+ACTIVITY_UP_TO = 10_000
+
 
 class Command(BaseCommand):
     """Create the demo logins, shops, consumers, orders, invoice requests and history."""
@@ -59,3 +62,13 @@ class Command(BaseCommand):
             progress=options["verbosity"] > 0,
         )
         self.stdout.write(self.style.SUCCESS(summary.line()))
+        if options["requests"] <= ACTIVITY_UP_TO:
+            # Tickets, penalties and disputes through the real jobs and services (the disputes
+            # app sits on top of the other two, so it owns this step).
+            from disputes.demo import demo_activity
+
+            activity = demo_activity()
+            self.stdout.write(
+                "seed_demo: activity "
+                + ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in activity.items())
+            )

@@ -1,0 +1,23 @@
+"""The demo data gives every screen something to show: tickets in each state, penalties and
+disputes in the arbitrators' queue, all made by the real jobs and services."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from disputes.models import Dispute
+from tickets.models import Penalty, UrgeTicket
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_leaves_tickets_penalties_and_disputes():
+    call_command("seed_demo", "--shops", "2", "--requests", "200", verbosity=0)
+    states = set(UrgeTicket.objects.values_list("state", flat=True))
+    assert {"answered", "breached"} <= states
+    assert UrgeTicket.objects.filter(promise_state="broken").exists()
+    assert {"no_reply", "broken_promise"} <= set(Penalty.objects.values_list("kind", flat=True))
+    kinds = set(Dispute.objects.values_list("kind", flat=True))
+    assert kinds == {"refused", "urge"}
+    assert Dispute.objects.filter(state="awaiting_platform").exists()
