@@ -181,6 +181,7 @@ class Penalty(models.Model):
         BROKEN_PROMISE = "broken_promise", _("broken promise (承诺不履约)")
         DISPUTE_NO_ANSWER = "dispute_no_answer", _("dispute not answered in time")
         DISPUTE_LIABLE = "dispute_liable", _("judged liable in a dispute")
+        FALSE_REPLY = "false_reply", _("false reply (乱填), found by an arbitrator")
 
     class State(models.TextChoices):
         PROPOSED = "proposed", _("proposed")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -93,3 +93,49 @@ def penalty_waive(*, penalty: Penalty, by: AbstractBaseUser, note: str) -> Penal
     """An arbitrator waives a proposed penalty, saying why (the note is required)."""
     require_arbitrator(by)
     return _decide(penalty, by=by, to=Penalty.State.WAIVED, note=_clean_note(note, required=True))
+
+
+def penalty_record_false_reply(*, ticket: UrgeTicket, by: AbstractBaseUser, note: str) -> Penalty:
+    """An arbitrator finds a ticket's reply false (乱填, spec 8): a confirmed penalty against the
+    shop, with the arbitrator's finding, once per ticket (the unique ticket-and-kind index)."""
+    require_arbitrator(by)
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": [_("Say what in the reply was false.")]})
+    if len(note) > NOTE_MAX:
+        raise ValidationError({"note": [_("At most %(n)d characters.") % {"n": NOTE_MAX}]})
+    if not ticket.replies.exists():
+        raise Conflict("no_reply", _("This ticket has no reply to find false."))
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            penalty = Penalty.objects.create(
+                shop_id=ticket.shop_id,
+                kind=Penalty.Kind.FALSE_REPLY,
+                ticket=ticket,
+                state=Penalty.State.CONFIRMED,
+                at=now,
+                evidence={
+                    "ticket_id": ticket.pk,
+                    "request_id": ticket.request_id,
+                    "resolution": ticket.resolution,
+                    "reply_note": ticket.resolution_note,
+                },
+                decided_at=now,
+                decided_by=by,
+                decision_note=note,
+            )
+            history_record(
+                request_id=ticket.request_id,
+                subject="ticket",
+                subject_id=ticket.pk,
+                actor=by,
+                action="penalty_false_reply",
+                data={"penalty_id": penalty.pk, "note": note},
+                at=now,
+            )
+    except IntegrityError:
+        raise Conflict(
+            "penalty_recorded", _("A false-reply penalty is already recorded for this ticket.")
+        ) from None
+    return penalty
