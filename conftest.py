@@ -34,6 +34,17 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = keep
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    """Between transactional tests the runner empties every table with TRUNCATE, which the
+    append-only tables refuse (core.appendonly) unless the connection says it is allowed: the
+    test connections say so. A test that checks the refusal turns it off for itself."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        options = db.setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jdpop.allow_truncate=on".strip()
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings, tmp_path):
     """Uploaded files go to a per-test folder; passwords hash fast."""

@@ -1,6 +1,6 @@
 """The dispute API: the same selectors, services and scoping as the pages (spec 9).
 
-Errors go through `jdpop.errors.api_exception_handler`: a service's ValidationError is a 400
+Errors go through `core.errors.api_exception_handler`: a service's ValidationError is a 400
 with the fields, a DomainError a 400 with its code, a Conflict a 409, a viewer's answer a 403.
 Another consumer's or shop's dispute is a 404.
 """

@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.models import HistoryIsAppendOnly
+
 from .plans import Plan
 from .querysets import DisputeQuerySet, EvidenceQuerySet
 
@@ -98,7 +100,7 @@ class Dispute(models.Model):
         "invoices.InvoiceRequest", on_delete=models.PROTECT, related_name="disputes"
     )
     # shop and consumer repeat the request's so that scoping and the queue need no join.
-    shop = models.ForeignKey("invoices.Shop", on_delete=models.PROTECT, related_name="disputes")
+    shop = models.ForeignKey("core.Shop", on_delete=models.PROTECT, related_name="disputes")
     consumer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="disputes")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=24, choices=State.choices)
@@ -295,6 +297,16 @@ class Evidence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.party} evidence #{self.pk} on dispute {self.dispute_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:  # drafts are submitted by a queryset update, never saved
+            raise HistoryIsAppendOnly
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.submitted_at is not None:
+            raise HistoryIsAppendOnly
+        return super().delete(*args, **kwargs)
 
     @property
     def is_draft(self) -> bool:

@@ -1,5 +1,5 @@
-"""Dispute and evidence querysets: the role scoping (`for_merchant` / `for_consumer`, through
-the one chokepoint `invoices.querysets.ScopedQuerySet`) and the jobs' and queue's filters."""
+"""Dispute and evidence querysets: the role scoping (`core.scoping`, which fails closed) and
+the jobs' and the queue's filters."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django.db import models
 from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 
-from invoices.querysets import ScopedQuerySet
+from core.models import HistoryIsAppendOnly
+from core.scoping import ScopedQuerySet
 
 
 class DisputeQuerySet(ScopedQuerySet):
@@ -68,6 +69,12 @@ class EvidenceQuerySet(ScopedQuerySet):
 
     def drafts(self) -> EvidenceQuerySet:
         return self.filter(submitted_at__isnull=True)
+
+    def delete(self):
+        """Only drafts may go (submitted evidence is append-only; in SQL too: a trigger)."""
+        if self.filter(submitted_at__isnull=False).exists():
+            raise HistoryIsAppendOnly
+        return super().delete()
 
     def submitted(self) -> EvidenceQuerySet:
         return self.filter(submitted_at__isnull=False)

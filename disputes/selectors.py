@@ -47,6 +47,27 @@ def dispute_get_for_merchant(*, user: User, pk: int) -> Dispute:
     return Dispute.objects.for_merchant(user).select_related(*_RELATED).get(pk=pk)
 
 
+def dispute_get(side: str, *, user: User, pk: int) -> Dispute:
+    """A dispute as `side` ("consumer" or "merchant") may see it; DoesNotExist otherwise."""
+    if side == Evidence.Party.CONSUMER:
+        return dispute_get_for_consumer(user=user, pk=pk)
+    return dispute_get_for_merchant(user=user, pk=pk)
+
+
+def evidence_for(side: str, *, user: User, dispute: Dispute) -> QuerySet[Evidence]:
+    """The dispute's evidence that `side` may see (see the two functions below)."""
+    if side == Evidence.Party.CONSUMER:
+        return evidence_for_consumer(user=user, dispute=dispute)
+    return evidence_for_merchant(user=user, dispute=dispute)
+
+
+def evidence_submitted_at(dispute: Dispute, side: str) -> datetime | None:
+    """When `side` submitted its evidence, or None while it may still add some."""
+    if side == Evidence.Party.CONSUMER:
+        return dispute.consumer_evidence_submitted_at
+    return dispute.merchant_evidence_submitted_at
+
+
 def evidence_for_consumer(*, user: User, dispute: Dispute) -> QuerySet[Evidence]:
     """What the consumer may see of a dispute's evidence: their own drafts and everything
     submitted by either side."""

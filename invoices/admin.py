@@ -1,5 +1,6 @@
-"""Admin for the invoice side. History is read-only; arbitrator-only access is set up with the
-disputes work."""
+"""Admin for shops (with the gray release, spec 7), orders and invoice requests: read-only but
+for turning the new flow on and off. Shop staff change only by the shop's owner, through
+`core.staff`; orders only through the platform."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,14 +11,22 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.admin_mixins import ArbitratorScoped, ReadOnly, ReadOnlyInline, history_table
+from core.changelist import FastChangeListMixin
+from core.models import Shop, ShopMembership
+
 from . import rollout
-from .models import HistoryEntry, InvoiceRequest, Order, Shop, ShopFlowChange, ShopMembership
+from .models import InvoiceRequest, Order, ShopFlowChange
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyInline):
     model = ShopMembership
-    raw_id_fields = ["user"]
-    extra = 0
+    fields = ["user", "role"]
+
+
+class FlowChangeInline(ReadOnlyInline):
+    model = ShopFlowChange
+    fields = ["at", "on", "actor", "requests_rescheduled", "note"]
 
 
 class RolloutForm(forms.Form):
@@ -26,28 +35,24 @@ class RolloutForm(forms.Form):
     )
 
 
-class FlowChangeInline(admin.TabularInline):
-    model = ShopFlowChange
-    fields = ["at", "on", "actor", "requests_rescheduled", "note"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Shop)
-class ShopAdmin(admin.ModelAdmin):
+class ShopAdmin(ArbitratorScoped, admin.ModelAdmin):
     """Shops, and the gray release of the new flow (spec 7)."""
 
     list_display = ["jd_shop_id", "name", "new_flow_since", "rollout_bucket"]
     list_filter = [("new_flow_since", admin.EmptyFieldListFilter)]
     search_fields = ["=jd_shop_id", "name"]
-    readonly_fields = ["new_flow_since"]
+    fields = ["jd_shop_id", "name", "new_flow_since", "created_at"]
+    readonly_fields = fields
     inlines = [MembershipInline, FlowChangeInline]
     actions = ["turn_on_new_flow", "turn_off_new_flow"]
     change_list_template = "admin/invoices/shop/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
     @admin.display(description=gettext_lazy("rollout bucket"))
     def rollout_bucket(self, shop: Shop) -> int:
@@ -85,7 +90,8 @@ class ShopAdmin(admin.ModelAdmin):
                 _("The new flow is now on for %(n)d more shop(s).") % {"n": n},
                 messages.SUCCESS,
             )
-            return redirect("admin:invoices_shop_changelist")
+            return redirect("admin:core_shop_changelist")
+        shops = self.get_queryset(request)
         return TemplateResponse(
             request,
             "admin/invoices/shop/rollout.html",
@@ -94,38 +100,26 @@ class ShopAdmin(admin.ModelAdmin):
                 "form": form,
                 "opts": self.model._meta,
                 "title": _("Roll out the new flow to a share of shops"),
-                "on": Shop.objects.filter(new_flow_since__isnull=False).count(),
-                "total": Shop.objects.count(),
+                "on": shops.filter(new_flow_since__isnull=False).count(),
+                "total": shops.count(),
             },
         )
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
+    """Orders come from the platform; arbitrators read them, nobody edits them here."""
+
     list_display = ["number", "shop", "consumer", "amount", "state", "completed_at"]
     list_filter = ["state"]
     search_fields = ["=number"]
-    raw_id_fields = ["shop", "consumer"]
     list_select_related = ["shop", "consumer"]
-    show_full_result_count = False
-
-
-class HistoryInline(admin.TabularInline):
-    model = HistoryEntry
-    fields = ["at", "subject", "subject_id", "action", "state_from", "state_to", "actor", "data"]
-    readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(InvoiceRequest)
-class InvoiceRequestAdmin(admin.ModelAdmin):
+class InvoiceRequestAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
+    """Requests change only through the services (with their history), never a raw edit."""
+
     list_display = [
         "id",
         "order",
@@ -139,43 +133,9 @@ class InvoiceRequestAdmin(admin.ModelAdmin):
     list_filter = ["state", "kind", "invoice_kind"]
     search_fields = ["=order__number", "title", "=tax_id"]
     list_select_related = ["order", "shop", "consumer"]
-    raw_id_fields = ["order", "shop", "consumer", "reissue_of"]
-    show_full_result_count = False
-    inlines = [HistoryInline]
+    exclude = ["invoice_file"]
+    readonly_fields = ["history_display"]
 
-    def get_readonly_fields(self, request, obj=None):
-        # State changes go through the services (with their history), never a raw edit.
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
-@admin.register(HistoryEntry)
-class HistoryEntryAdmin(admin.ModelAdmin):
-    list_display = [
-        "at",
-        "request",
-        "subject",
-        "subject_id",
-        "action",
-        "state_from",
-        "state_to",
-        "actor",
-    ]
-    list_filter = ["subject", "action"]
-    raw_id_fields = ["request", "actor"]
-    list_select_related = ["actor"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description=gettext_lazy("history"))
+    def history_display(self, obj: InvoiceRequest) -> str:
+        return history_table(obj.pk)

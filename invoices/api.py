@@ -11,7 +11,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from . import services
+from . import selectors, services
 from .models import InvoiceRequest, Order
 from .serializers import (
     HistoryEntrySerializer,
@@ -93,10 +93,7 @@ class ConsumerInvoiceRequestViewSet(mixins.CreateModelMixin, _RequestViewSet):
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         order = get_object_or_404(Order.objects.for_consumer(request.user), pk=fields.pop("order"))
-        previous = order.invoice_requests.order_by("-requested_at", "-id").first()
-        reissue_of = (
-            previous if previous and previous.state in InvoiceRequest.REISSUABLE_STATES else None
-        )
+        _previous, reissue_of = selectors.reissue_target(order)
         created = services.invoice_request_create(
             consumer=request.user, order=order, data=fields, reissue_of=reissue_of
         )

@@ -1,77 +1,18 @@
-"""Shops, their staff, orders, invoice requests and the append-only history (spec 2, 3, 9)."""
+"""Orders, invoice requests and the gray release's audit (spec 3, 7)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .querysets import (
-    HistoryQuerySet,
-    InvoiceRequestQuerySet,
-    OrderQuerySet,
-    ShopQuerySet,
-)
+from core.models import HistoryEntry, HistoryQuerySet, Shop
+
+from .querysets import InvoiceRequestQuerySet, OrderQuerySet
 
 User = settings.AUTH_USER_MODEL
-ARBITRATOR_GROUP = "arbitrators"
-
-
-class Shop(models.Model):
-    """A POP merchant's store; every merchant-side object belongs to exactly one shop."""
-
-    jd_shop_id = models.CharField(_("JD shop id"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=200)
-    # Gray release (spec 7): the new flow is on from this instant; null means the old flow.
-    new_flow_since = models.DateTimeField(_("new flow since"), null=True, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    objects = ShopQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("shop")
-        verbose_name_plural = _("shops")
-        ordering = ["jd_shop_id"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.jd_shop_id})"
-
-    @property
-    def on_new_flow(self) -> bool:
-        return self.new_flow_since is not None
-
-
-class ShopMembership(models.Model):
-    """A user who works for a shop, with a role (子账号权限)."""
-
-    class Role(models.TextChoices):
-        OWNER = "owner", _("owner")
-        OPERATOR = "operator", _("operator")
-        VIEWER = "viewer", _("viewer")
-
-    WRITERS = (Role.OWNER, Role.OPERATOR)
-
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="shop_memberships")
-    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
-
-    class Meta:
-        verbose_name = _("shop membership")
-        verbose_name_plural = _("shop memberships")
-        constraints = [
-            models.UniqueConstraint(fields=["user", "shop"], name="membership_unique"),
-            models.CheckConstraint(
-                condition=Q(role__in=["owner", "operator", "viewer"]), name="membership_role_valid"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} @ {self.shop} ({self.role})"
 
 
 class Order(models.Model):
@@ -241,73 +182,10 @@ class InvoiceRequest(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.order_id} {self.state}"
 
-    def is_overdue(self, now: datetime | None = None) -> bool:
-        """Spec 4.1: pending, and strictly more than the overdue period has passed."""
-        now = now or timezone.now()
-        return (
-            self.state == self.State.PENDING
-            and self.overdue_at is not None
-            and now > self.overdue_at
-        )
-
-
-class HistoryEntry(models.Model):
-    """One state change of a request, ticket or dispute: append-only, read by arbitrators.
-
-    Every entry hangs off the invoice request it concerns, so a request's whole story (its
-    ticket and dispute included) is one indexed read.
-    """
-
-    class Subject(models.TextChoices):
-        REQUEST = "request", _("invoice request")
-        TICKET = "ticket", _("urge ticket")
-        DISPUTE = "dispute", _("dispute")
-
-    # history_request_idx (request, at) serves the foreign key too: no second index to write.
-    request = models.ForeignKey(
-        InvoiceRequest, on_delete=models.PROTECT, related_name="history", db_index=False
-    )
-    subject = models.CharField(_("subject"), max_length=16, choices=Subject.choices)
-    subject_id = models.BigIntegerField(_("subject id"))
-    actor = models.ForeignKey(
-        User,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text=_("empty when the system did it"),
-    )
-    action = models.CharField(_("action"), max_length=40)
-    state_from = models.CharField(_("state before"), max_length=24, blank=True)
-    state_to = models.CharField(_("state after"), max_length=24, blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True, encoder=DjangoJSONEncoder)
-    at = models.DateTimeField(_("at"), default=timezone.now)
-
-    objects = HistoryQuerySet.as_manager()
-
-    class Meta:
-        verbose_name = _("history entry")
-        verbose_name_plural = _("history")
-        ordering = ["at", "id"]
-        indexes = [
-            models.Index(fields=["request", "at"], name="history_request_idx"),
-            models.Index(fields=["subject", "subject_id"], name="history_subject_idx"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.subject}#{self.subject_id} {self.action}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise HistoryIsAppendOnly
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise HistoryIsAppendOnly
-
-
-class HistoryIsAppendOnly(Exception):
-    """History entries are never edited or deleted."""
+    @property
+    def history(self) -> HistoryQuerySet:
+        """The request's whole story (its ticket and disputes included), oldest first."""
+        return HistoryEntry.objects.of_request(self)
 
 
 class ShopFlowChange(models.Model):

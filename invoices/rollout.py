@@ -11,14 +11,15 @@ import zlib
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from .models import InvoiceRequest, Shop, ShopFlowChange
+from core.history import actor_or_none
+from core.models import Shop
+
+from .models import InvoiceRequest, ShopFlowChange
+from .overdue import overdue_at_expression
 
 
 def rollout_bucket(jd_shop_id: str) -> int:
@@ -41,38 +42,29 @@ def shops_set_new_flow(
     """
     now = now or timezone.now()
     changed = 0
+    shop_rows = Shop.objects.for_system()
+    pending = InvoiceRequest.objects.for_system().filter(state=InvoiceRequest.State.PENDING)
     for shop in shops:
         with transaction.atomic():
             if on:
-                won = Shop.objects.filter(pk=shop.pk, new_flow_since__isnull=True).update(
+                won = shop_rows.filter(pk=shop.pk, new_flow_since__isnull=True).update(
                     new_flow_since=now
                 )
                 rescheduled = (
-                    InvoiceRequest.objects.filter(
-                        shop_id=shop.pk, state=InvoiceRequest.State.PENDING
-                    ).update(
-                        overdue_at=Greatest(F("requested_at"), Value(now))
-                        + settings.JDPOP_OVERDUE_AFTER
-                    )
+                    pending.filter(shop_id=shop.pk).update(overdue_at=overdue_at_expression(now))
                     if won
                     else 0
                 )
             else:
-                won = Shop.objects.filter(pk=shop.pk, new_flow_since__isnull=False).update(
+                won = shop_rows.filter(pk=shop.pk, new_flow_since__isnull=False).update(
                     new_flow_since=None
                 )
-                rescheduled = (
-                    InvoiceRequest.objects.filter(
-                        shop_id=shop.pk, state=InvoiceRequest.State.PENDING
-                    ).update(overdue_at=None)
-                    if won
-                    else 0
-                )
+                rescheduled = pending.filter(shop_id=shop.pk).update(overdue_at=None) if won else 0
             if won:
                 ShopFlowChange.objects.create(
                     shop_id=shop.pk,
                     on=on,
-                    actor=by if by and by.is_authenticated else None,
+                    actor=actor_or_none(by),
                     at=now,
                     requests_rescheduled=rescheduled,
                     note=note,
@@ -93,7 +85,9 @@ def shops_roll_out_share(
         raise ValueError("percent must be between 0 and 100")
     candidates = [
         s
-        for s in Shop.objects.filter(new_flow_since__isnull=True).only("pk", "jd_shop_id")
+        for s in Shop.objects.for_system()
+        .filter(new_flow_since__isnull=True)
+        .only("pk", "jd_shop_id")
         if rollout_bucket(s.jd_shop_id) < percent
     ]
     return shops_set_new_flow(shops=candidates, on=True, by=by, now=now, note=f"share {percent}%")

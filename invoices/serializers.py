@@ -1,8 +1,12 @@
 """API shapes for invoice requests: input is shaped here, rules stay in the services."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
-from .models import HistoryEntry, InvoiceRequest
+from core.models import HistoryEntry
+
+from .models import InvoiceRequest
+from .overdue import is_overdue
 
 
 class HistoryEntrySerializer(serializers.ModelSerializer):
@@ -63,7 +67,7 @@ class InvoiceRequestSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_is_overdue(self, obj: InvoiceRequest) -> bool:
-        return obj.is_overdue()
+        return is_overdue(obj, self.context.get("now") or timezone.now())
 
     def get_download_url(self, obj: InvoiceRequest) -> str | None:
         if obj.state != InvoiceRequest.State.ISSUED:

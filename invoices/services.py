@@ -6,67 +6,26 @@ means another actor won and we say so), then the history entry, in the same tran
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jdpop.errors import Conflict, DomainError
+from core.errors import Conflict, DomainError
+from core.history import history_record
+from core.roles import require_shop_writer
+from core.uploads import check_upload, saved_upload
 
-from .models import HistoryEntry, InvoiceRequest, Order, Shop, ShopMembership
-from .validators import validate_invoice_file, validate_invoice_number, validate_tax_id
+from .models import InvoiceRequest, Order
+from .overdue import overdue_at_for
+from .signals import invoice_issued
+from .validators import validate_invoice_number, validate_tax_id
 
 State = InvoiceRequest.State
-
-
-def history_record(
-    *,
-    request_id: int,
-    subject: str,
-    subject_id: int,
-    actor: AbstractBaseUser | None,
-    action: str,
-    state_from: str = "",
-    state_to: str = "",
-    data: dict | None = None,
-    at: datetime | None = None,
-) -> HistoryEntry:
-    """Append one history entry; call it inside the transaction of the change it records."""
-    return HistoryEntry.objects.create(
-        request_id=request_id,
-        subject=subject,
-        subject_id=subject_id,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        action=action,
-        state_from=state_from,
-        state_to=state_to,
-        data=data or {},
-        at=at or timezone.now(),
-    )
-
-
-def overdue_at_for(*, requested_at: datetime, shop: Shop) -> datetime | None:
-    """When a request becomes overdue (spec 4.1): its own request time or, if later, the moment
-    its shop joined the new flow (spec 7), plus the overdue period. None on the old flow."""
-    if shop.new_flow_since is None:
-        return None
-    return max(requested_at, shop.new_flow_since) + settings.JDPOP_OVERDUE_AFTER
-
-
-def require_shop_writer(user: AbstractBaseUser, shop_id: int) -> None:
-    """Owners and operators act for their shop; a viewer (or a stranger) may not."""
-    if not ShopMembership.objects.filter(
-        user=user, shop_id=shop_id, role__in=ShopMembership.WRITERS
-    ).exists():
-        raise PermissionDenied(_("Your role in this shop does not allow this action."))
 
 
 def clean_request_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -170,7 +129,10 @@ def invoice_request_create(
     kind = InvoiceRequest.Kind.REISSUE if reissue_of else InvoiceRequest.Kind.ORIGINAL
     try:
         with transaction.atomic():
-            if reissue_of is None and InvoiceRequest.objects.filter(order=order).exists():
+            if (
+                reissue_of is None
+                and InvoiceRequest.objects.for_system().filter(order=order).exists()
+            ):
                 raise Conflict(
                     "already_requested", _("An invoice was already requested for this order.")
                 )
@@ -181,7 +143,7 @@ def invoice_request_create(
                 kind=kind,
                 reissue_of=reissue_of,
                 requested_at=now,
-                overdue_at=overdue_at_for(requested_at=now, shop=order.shop),
+                overdue_at=overdue_at_for(requested_at=now, flow_since=order.shop.new_flow_since),
                 **fields,
             )
             history_record(
@@ -211,15 +173,12 @@ def _transition(
     data: dict | None = None,
 ) -> InvoiceRequest:
     """Move a pending request to `to` if, and only if, it is still pending."""
-    updated = InvoiceRequest.objects.filter(pk=invoice_request.pk, state=State.PENDING).update(
+    requests = InvoiceRequest.objects.for_system()
+    updated = requests.filter(pk=invoice_request.pk, state=State.PENDING).update(
         state=to, **changes
     )
     if not updated:
-        current = (
-            InvoiceRequest.objects.filter(pk=invoice_request.pk)
-            .values_list("state", flat=True)
-            .first()
-        )
+        current = requests.filter(pk=invoice_request.pk).values_list("state", flat=True).first()
         raise Conflict(
             "not_pending",
             _("This request is no longer pending (it is now %(state)s)."),
@@ -248,50 +207,38 @@ def invoice_request_issue(
     invoice_code: str = "",
     invoice_number: str,
 ) -> InvoiceRequest:
-    """The merchant uploads the invoice: the request becomes issued (and, from the ticket app,
-    an open urge ticket is answered as 已开发票 in the same transaction)."""
+    """The merchant uploads the invoice: the request becomes issued, and whatever waits for
+    the invoice (an open urge ticket, answered as 已开发票) hears of it in the same
+    transaction through the `invoice_issued` signal."""
     require_shop_writer(by, invoice_request.shop_id)
     errors: dict[str, list] = {}
     try:
         code, number = validate_invoice_number(invoice_code or "", invoice_number or "")
     except ValidationError as e:
         errors["invoice_number"] = e.error_list
-    try:
-        detected = validate_invoice_file(file)
-    except ValidationError as e:
-        errors["file"] = e.error_list
+    detected = check_upload(file, errors, "file")
     if errors:
         raise ValidationError(errors)
     if invoice_request.state != State.PENDING:  # cheap early answer; the UPDATE decides
         raise Conflict("not_pending", _("This request is no longer pending."))
-    name = default_storage.save(
-        f"invoices/{invoice_request.shop_id}/{invoice_request.pk}/{uuid.uuid4().hex}"
-        f".{detected.extension}",
-        file,
-    )
+    folder = f"invoices/{invoice_request.shop_id}/{invoice_request.pk}"
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            _transition(
-                invoice_request,
-                by=by,
-                action="issued",
-                to=State.ISSUED,
-                changes={
-                    "issued_at": now,
-                    "invoice_code": code,
-                    "invoice_number": number,
-                    "invoice_file": name,
-                    "invoice_content_type": detected.content_type,
-                },
-                data={"invoice_code": code, "invoice_number": number, "file": name},
-            )
-            from tickets.services import ticket_answer_by_upload
-
-            ticket_answer_by_upload(invoice_request=invoice_request, by=by, at=now)
-    except Exception:
-        default_storage.delete(name)
-        raise
+    with saved_upload(file, detected, folder=folder) as name, transaction.atomic():
+        _transition(
+            invoice_request,
+            by=by,
+            action="issued",
+            to=State.ISSUED,
+            changes={
+                "issued_at": now,
+                "invoice_code": code,
+                "invoice_number": number,
+                "invoice_file": name,
+                "invoice_content_type": detected.content_type,
+            },
+            data={"invoice_code": code, "invoice_number": number, "file": name},
+        )
+        invoice_issued.send(sender=InvoiceRequest, invoice_request=invoice_request, by=by, at=now)
     return invoice_request
 
 

@@ -3,17 +3,15 @@
 Tax ids: the 18-character unified social credit code (GB 32100-2015) with its check character,
 an 18-digit resident id for sole traders (GB 11643), or an older 15/17/20-character taxpayer id
 accepted by format with a warning. Invoice numbers: a 10-12 digit code plus an 8-digit number,
-or one 20-digit 数电票 number. Uploads: PDF, OFD, PNG or JPEG, checked by content and size.
+or one 20-digit 数电票 number. (Uploads are checked by `core.uploads`.)
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import zipfile
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric
@@ -165,57 +163,3 @@ def validate_invoice_number(invoice_code: str, invoice_number: str) -> tuple[str
             n=len(number),
         )
     return code, number
-
-
-@dataclass(frozen=True)
-class DetectedFile:
-    content_type: str  # "application/pdf" | "application/ofd" | "image/png" | "image/jpeg"
-    extension: str  # "pdf" | "ofd" | "png" | "jpg"
-
-
-_SIGNATURES = (
-    (b"%PDF-", DetectedFile("application/pdf", "pdf")),
-    (b"\x89PNG\r\n\x1a\n", DetectedFile("image/png", "png")),
-    (b"\xff\xd8\xff", DetectedFile("image/jpeg", "jpg")),
-)
-
-
-def _has_ofd_xml(f) -> bool:
-    """Whether the ZIP container has OFD.xml at its root (reads the directory, extracts nothing)."""
-    try:
-        with zipfile.ZipFile(f) as z:
-            return any(name.lstrip("/") == "OFD.xml" for name in z.namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
-        return False
-
-
-def validate_invoice_file(f) -> DetectedFile:
-    """Return the type of an uploaded PDF, OFD, PNG or JPEG invoice, judged by content and size."""
-    limit = getattr(settings, "INVOICE_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
-    size = f.size
-    if not size:
-        raise ValidationError(_("The file is empty."), code="file_empty")
-    if size > limit:
-        raise ValidationError(
-            _("The file is %(size)s bytes; at most %(limit)s bytes are accepted."),
-            code="file_too_large",
-            params={"size": size, "limit": limit},
-        )
-    try:
-        f.seek(0)
-        head = f.read(8)
-        for signature, detected in _SIGNATURES:
-            if head.startswith(signature):
-                return detected
-        if head.startswith(b"PK\x03\x04"):
-            f.seek(0)
-            if _has_ofd_xml(f):
-                return DetectedFile("application/ofd", "ofd")
-            raise ValidationError(
-                _("This ZIP file is not an OFD invoice: it has no OFD.xml."), code="file_type"
-            )
-    finally:
-        f.seek(0)
-    raise ValidationError(
-        _("Upload the invoice as a PDF, OFD, PNG or JPEG file."), code="file_type"
-    )

@@ -15,7 +15,7 @@ class ArbitratorAdminSite(admin.AdminSite):
     index_title = _("Disputes, penalties and gray release")
 
     def has_permission(self, request: HttpRequest) -> bool:
-        from invoices.roles import is_arbitrator
+        from core.roles import is_arbitrator
 
         return is_arbitrator(request.user)
 
@@ -26,8 +26,8 @@ class ArbitratorAdminSite(admin.AdminSite):
         ]
 
     def scorecard_view(self, request: HttpRequest) -> HttpResponse:
-        """The shop scorecard (spec 8), see disputes.scorecard."""
-        from disputes.scorecard import scorecard_admin_view
+        """The shop scorecard (spec 8), see penalties.scorecard."""
+        from penalties.scorecard import scorecard_admin_view
 
         return scorecard_admin_view(request, site=self)
 

@@ -13,7 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/v1/", include("invoices.api_urls")),
+    path("api/v1/", include("jdpop.api")),
     path("", include("disputes.urls")),
     path("", include("invoices.urls")),
     path("", include("tickets.urls")),

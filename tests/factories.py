@@ -8,8 +8,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from invoices.models import InvoiceRequest, Order, Shop, ShopMembership
-from invoices.services import overdue_at_for
+from core.models import Shop, ShopMembership
+from invoices.models import InvoiceRequest, Order
+from invoices.overdue import overdue_at_for
 
 VALID_USCC = "91620105L015101280"
 
@@ -74,7 +75,9 @@ class InvoiceRequestFactory(factory.django.DjangoModelFactory):
     email = "finance@example.com"
     requested_at = factory.LazyFunction(timezone.now)
     overdue_at = factory.LazyAttribute(
-        lambda o: overdue_at_for(requested_at=o.requested_at, shop=o.order.shop)
+        lambda o: overdue_at_for(
+            requested_at=o.requested_at, flow_since=o.order.shop.new_flow_since
+        )
     )
 
 

@@ -3,7 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from invoices.models import ARBITRATOR_GROUP
+from core.roles import ARBITRATOR_GROUP
 from tests.factories import ShopFactory, UserFactory, merchant_of
 
 pytestmark = pytest.mark.django_db

@@ -64,14 +64,14 @@ def test_request_issue_download(browser, live_server, tmp_path):
     page.select_option("select[name=invoice_kind]", "paper_ordinary")
     page.click("button.primary")
     assert "校验" in page.inner_text(".errorlist")
-    assert not InvoiceRequest.objects.exists()
+    assert not InvoiceRequest.objects.for_system().exists()
 
     # When the tax id is right, the detail page shows the pending request and its timeline.
     page.fill("input[name=tax_id]", VALID_USCC)
     page.click("button.primary")
     page.wait_for_url("**/my/invoices/*/")
     assert page.inner_text(".state") == "待开票"
-    r = InvoiceRequest.objects.get()
+    r = InvoiceRequest.objects.for_system().get()
 
     # The merchant uploads the invoice from the dashboard.
     shop_page = log_in(browser, live_server, "seller")
@@ -82,7 +82,7 @@ def test_request_issue_download(browser, live_server, tmp_path):
     shop_page.set_input_files("input[name=file]", str(pdf))
     shop_page.click("#issue button.primary")
     shop_page.wait_for_selector(".msg.success")
-    assert InvoiceRequest.objects.get(pk=r.pk).state == "issued"
+    assert InvoiceRequest.objects.for_system().get(pk=r.pk).state == "issued"
 
     # The consumer downloads exactly the uploaded file.
     page.reload()
@@ -111,7 +111,7 @@ def test_urge_and_reply_with_an_agreed_date(browser, live_server):
     page.goto(f"{live_server.url}/my/invoices/{r.pk}/")
     page.click("form.urge button")
     page.wait_for_selector(".msg")
-    ticket = UrgeTicket.objects.get(request=r)
+    ticket = UrgeTicket.objects.for_system().get(request=r)
     assert ticket.opened_via == "consumer" and ticket.urge_count == 1
 
     # The merchant finds it in the complaint workbench and replies with an agreed date; the

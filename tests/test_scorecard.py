@@ -11,11 +11,14 @@ from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.models import Shop
+from core.roles import ARBITRATOR_GROUP
 from disputes.models import Dispute
-from disputes.scorecard import Tier, scorecard
-from invoices.models import ARBITRATOR_GROUP, InvoiceRequest, Shop
+from invoices.models import InvoiceRequest
+from penalties.models import Penalty
+from penalties.scorecard import Tier, scorecard
 from tests.factories import InvoiceRequestFactory, ShopFactory, UserFactory, merchant_of
-from tickets.models import Penalty, UrgeTicket
+from tickets.models import UrgeTicket
 
 pytestmark = pytest.mark.django_db
 

@@ -1,12 +1,11 @@
 """The urge-ticket API: the same services and the same scoping as the pages.
 
-Errors go through `jdpop.errors.api_exception_handler`: a service's ValidationError is a 400
+Errors go through `core.errors.api_exception_handler`: a service's ValidationError is a 400
 with the fields, a DomainError a 400 with its code, a Conflict a 409, a viewer's reply a 403.
 """
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -18,9 +17,9 @@ from rest_framework.response import Response
 from invoices.models import InvoiceRequest
 
 from . import services
-from .filters import TicketFilter, consumer_tickets, merchant_tickets
 from .forms import reply_requirement_rows
-from .models import TicketReply, UrgeTicket
+from .models import UrgeTicket
+from .selectors import TicketFilter, consumer_tickets, merchant_tickets, with_replies
 from .serializers import (
     ReplyRequirementSerializer,
     TicketReplyInputSerializer,
@@ -38,11 +37,7 @@ class _TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     def get_queryset(self):
         qs = self.scoped()
-        if self.action != "list":
-            qs = qs.prefetch_related(
-                Prefetch("replies", queryset=TicketReply.objects.select_related("by"))
-            )
-        return qs
+        return qs if self.action == "list" else with_replies(qs)
 
     def filter_queryset(self, queryset):
         # The workbench filter (open tickets by default) is for the list only: a single ticket
@@ -125,15 +120,9 @@ class ConsumerUrgeViewSet(viewsets.GenericViewSet):
     def urge(self, request: Request, pk: str | None = None) -> Response:
         """Open the request's urge ticket, or record one more urge (the deadline stays)."""
         invoice_request = self.get_object()
-        had_ticket = UrgeTicket.objects.filter(request=invoice_request).exists()
+        had_ticket = hasattr(invoice_request, "urge_ticket")
         ticket = services.ticket_urge(invoice_request=invoice_request, by=request.user)
-        ticket = (
-            consumer_tickets(request.user)
-            .prefetch_related(
-                Prefetch("replies", queryset=TicketReply.objects.select_related("by"))
-            )
-            .get(pk=ticket.pk)
-        )
+        ticket = with_replies(consumer_tickets(request.user)).get(pk=ticket.pk)
         return Response(
             UrgeTicketDetailSerializer(ticket, context={"now": timezone.now()}).data,
             status=status.HTTP_200_OK if had_ticket else status.HTTP_201_CREATED,

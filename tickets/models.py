@@ -1,15 +1,32 @@
-"""Urge-invoice tickets (催开票工单, spec 4), the penalties they record (spec 8), the outbox of
-messages that must go out, and the record of every job run."""
+"""Urge-invoice tickets (催开票工单, spec 4) and the merchant's replies to them."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from invoices.models import InvoiceRequest, Shop
+from core.models import HistoryIsAppendOnly, Shop
+from core.scoping import ScopedQuerySet
+from invoices.models import InvoiceRequest
+
+
+class TicketQuerySet(ScopedQuerySet):
+    consumer_path = "request__consumer"
+
+
+class ReplyQuerySet(ScopedQuerySet):
+    """Replies are evidence: append-only (and so in SQL: a trigger)."""
+
+    shop_path = "ticket__shop"
+    consumer_path = "ticket__request__consumer"
+
+    def update(self, **kwargs) -> int:
+        raise HistoryIsAppendOnly
+
+    def delete(self):
+        raise HistoryIsAppendOnly
 
 
 class UrgeTicket(models.Model):
@@ -86,6 +103,8 @@ class UrgeTicket(models.Model):
     )
     promise_broken_at = models.DateTimeField(_("promise broken at"), null=True, blank=True)
 
+    objects = TicketQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("urge ticket")
         verbose_name_plural = _("urge tickets")
@@ -161,6 +180,8 @@ class TicketReply(models.Model):
     attachment = models.FileField(_("attachment"), upload_to="tickets/%Y/%m/", blank=True)
     late = models.BooleanField(_("late"), default=False)
 
+    objects = ReplyQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("ticket reply")
         verbose_name_plural = _("ticket replies")
@@ -170,137 +191,10 @@ class TicketReply(models.Model):
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.resolution} {self.at:%Y-%m-%d %H:%M}"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise HistoryIsAppendOnly
+        super().save(*args, **kwargs)
 
-class Penalty(models.Model):
-    """A violation record against a shop (spec 8), proposed by the system and then confirmed or
-    waived by an arbitrator. At most one per source (ticket or dispute) and kind."""
-
-    class Kind(models.TextChoices):
-        NO_REPLY = "no_reply", _("no reply in time")
-        LATE_REPLY = "late_reply", _("late reply")
-        BROKEN_PROMISE = "broken_promise", _("broken promise (承诺不履约)")
-        DISPUTE_NO_ANSWER = "dispute_no_answer", _("dispute not answered in time")
-        DISPUTE_LIABLE = "dispute_liable", _("judged liable in a dispute")
-        FALSE_REPLY = "false_reply", _("false reply (乱填), found by an arbitrator")
-
-    class State(models.TextChoices):
-        PROPOSED = "proposed", _("proposed")
-        CONFIRMED = "confirmed", _("confirmed")
-        WAIVED = "waived", _("waived")
-
-    shop = models.ForeignKey(  # indexed by penalty_shop_at_idx
-        Shop,
-        on_delete=models.PROTECT,
-        related_name="penalties",
-        verbose_name=_("shop"),
-        db_index=False,
-    )
-    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
-    ticket = models.ForeignKey(
-        UrgeTicket,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="penalties",
-        verbose_name=_("ticket"),
-    )
-    dispute = models.ForeignKey(
-        "disputes.Dispute",
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="penalties",
-        verbose_name=_("dispute"),
-    )
-    state = models.CharField(
-        _("state"), max_length=12, choices=State.choices, default=State.PROPOSED
-    )
-    at = models.DateTimeField(_("recorded at"), default=timezone.now)
-    evidence = models.JSONField(_("evidence"), default=dict, blank=True)
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        verbose_name=_("decided by"),
-    )
-    decision_note = models.TextField(_("decision note"), blank=True)
-
-    class Meta:
-        verbose_name = _("penalty")
-        verbose_name_plural = _("penalties")
-        ordering = ["-at", "-id"]
-        indexes = [
-            models.Index(fields=["shop", "at"], name="penalty_shop_at_idx"),
-            models.Index(fields=["state", "-at"], name="penalty_state_idx"),
-        ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["ticket", "kind"],
-                condition=Q(ticket__isnull=False),
-                name="penalty_once_per_ticket_kind",
-            ),
-            models.UniqueConstraint(
-                fields=["dispute", "kind"],
-                condition=Q(dispute__isnull=False),
-                name="penalty_once_per_dispute_kind",
-            ),
-            models.CheckConstraint(
-                condition=Q(state__in=["proposed", "confirmed", "waived"]),
-                name="penalty_state_valid",
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.shop_id} {self.kind} {self.state}"
-
-
-class OutboxMessage(models.Model):
-    """A message that must go out, written in the transaction of the change that causes it and
-    sent later by `drain_outbox`; `key` makes each message exist at most once."""
-
-    key = models.CharField(_("key"), max_length=120, unique=True)
-    kind = models.CharField(_("kind"), max_length=40)
-    payload = models.JSONField(_("payload"), default=dict)
-    created_at = models.DateTimeField(_("created at"))
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
-
-    class Meta:
-        verbose_name = _("outbox message")
-        verbose_name_plural = _("outbox messages")
-        ordering = ["id"]
-        indexes = [
-            models.Index(fields=["id"], name="outbox_unsent_idx", condition=Q(sent_at__isnull=True))
-        ]
-
-    def __str__(self) -> str:
-        return self.key
-
-
-class JobRun(models.Model):
-    """One run of a scheduled job: when, for which "now", what it did, or how it failed."""
-
-    name = models.CharField(_("job"), max_length=60)
-    as_of = models.DateTimeField(_("as of"))
-    started_at = models.DateTimeField(_("started at"))
-    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    ok = models.BooleanField(_("succeeded"), null=True)
-    counts = models.JSONField(_("counts"), default=dict, blank=True)
-    error = models.TextField(_("error"), blank=True)
-
-    class Meta:
-        verbose_name = _("job run")
-        verbose_name_plural = _("job runs")
-        ordering = ["-started_at", "-id"]
-        indexes = [
-            models.Index(
-                fields=["name", "-finished_at"], name="jobrun_last_ok_idx", condition=Q(ok=True)
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.started_at:%Y-%m-%d %H:%M:%S}"
+    def delete(self, *args, **kwargs):
+        raise HistoryIsAppendOnly

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework import serializers
 
 from .models import TicketReply, UrgeTicket
+from .rules import seconds_left
 
 
 class TicketReplySerializer(serializers.ModelSerializer):
@@ -57,14 +59,7 @@ class UrgeTicketSerializer(serializers.ModelSerializer):
 
     def get_seconds_left(self, obj: UrgeTicket) -> int | None:
         """Seconds until the reply deadline; negative once it passed; null once answered."""
-        if obj.state == UrgeTicket.State.ANSWERED:
-            return None
-        now = self.context.get("now")
-        if now is None:
-            from django.utils import timezone
-
-            now = timezone.now()
-        return int((obj.reply_due_at - now).total_seconds())
+        return seconds_left(obj, self.context.get("now") or timezone.now())
 
 
 class UrgeTicketDetailSerializer(UrgeTicketSerializer):

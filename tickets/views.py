@@ -1,46 +1,32 @@
 """Pages for urge tickets (spec 4, 6): the consumer's urge button and ticket page, and the
 merchant's complaint workbench (投诉工作台 → 工单预警 → 消费者提交工单) with the reply form.
 
-Thin: scope, call the service, render. Scoping is `tickets.filters.merchant_tickets` /
-`consumer_tickets`, so another shop's or consumer's ticket is a 404.
+Thin: scope (`tickets.selectors`), call the service, render. Another shop's or consumer's
+ticket is a 404; a viewer's reply is refused by the service (403).
 """
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
-from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.clock import china_time
+from core.errors import DomainError
+from core.pages import paginate, submit
+from core.roles import can_write_for_shop
+from core.uploads import serve_upload
 from invoices.models import InvoiceRequest
-from invoices.roles import can_write_for_shop
-from jdpop.errors import Conflict, DomainError
+from invoices.overdue import is_overdue
 
 from . import services
-from .filters import TicketFilter, consumer_tickets, merchant_tickets
 from .forms import TicketReplyForm, reply_requirement_rows
 from .models import TicketReply, UrgeTicket
-
-PAGE_SIZE = 25
-
-
-def _china_time(dt) -> str:
-    return date_format(timezone.localtime(dt, timezone.get_default_timezone()), "Y-m-d H:i")
-
-
-def _with_replies(qs):
-    return qs.prefetch_related(
-        Prefetch("replies", queryset=TicketReply.objects.select_related("by"))
-    )
-
+from .selectors import TicketFilter, consumer_tickets, merchant_tickets, with_replies
 
 # --- consumer -------------------------------------------------------------------------------
 
@@ -52,35 +38,27 @@ def my_invoice_urge(request: HttpRequest, pk: int) -> HttpResponse:
     invoice_request = get_object_or_404(
         InvoiceRequest.objects.for_consumer(request.user).select_related("shop"), pk=pk
     )
-    had_ticket = UrgeTicket.objects.filter(request=invoice_request).exists()
+    had_ticket = hasattr(invoice_request, "urge_ticket")
     try:
         ticket = services.ticket_urge(invoice_request=invoice_request, by=request.user)
     except DomainError as e:
         messages.error(request, e.message)
+        return redirect("my-invoice", pk=pk)
+    due = {"due": china_time(ticket.reply_due_at)}
+    if had_ticket:
+        text = _(
+            "Your urge was recorded. The shop's reply deadline is unchanged: %(due)s (China time)."
+        )
     else:
-        due = _china_time(ticket.reply_due_at)
-        if had_ticket:
-            messages.success(
-                request,
-                _(
-                    "Your urge was recorded. The shop's reply deadline is unchanged: "
-                    "%(due)s (China time)."
-                )
-                % {"due": due},
-            )
-        else:
-            messages.success(
-                request,
-                _("An urge ticket was opened. The shop must reply by %(due)s (China time).")
-                % {"due": due},
-            )
+        text = _("An urge ticket was opened. The shop must reply by %(due)s (China time).")
+    messages.success(request, text % due)
     return redirect("my-invoice", pk=pk)
 
 
 @login_required
 def my_ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """The consumer's view of one urge ticket: its progress and the shop's replies."""
-    ticket = get_object_or_404(_with_replies(consumer_tickets(request.user)), pk=pk)
+    ticket = get_object_or_404(with_replies(consumer_tickets(request.user)), pk=pk)
     now = timezone.now()
     return render(
         request,
@@ -90,7 +68,7 @@ def my_ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "r": ticket.request,
             "side": "consumer",
             "now": now,
-            "overdue": ticket.request.is_overdue(now),
+            "overdue": is_overdue(ticket.request, now),
         },
     )
 
@@ -103,7 +81,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
     """投诉工作台 → 工单预警 → 消费者提交工单: open tickets, most urgent first, with time left."""
     tickets = TicketFilter(request.GET, queryset=merchant_tickets(request.user))
     qs = tickets.qs if tickets.is_valid() else merchant_tickets(request.user).none()
-    page = Paginator(qs.order_by("reply_due_at", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paginate(request, qs.order_by("reply_due_at", "id"))
     return render(
         request,
         "tickets/workbench.html",
@@ -112,7 +90,7 @@ def workbench(request: HttpRequest) -> HttpResponse:
 
 
 def _merchant_ticket(request: HttpRequest, pk: int) -> UrgeTicket:
-    return get_object_or_404(_with_replies(merchant_tickets(request.user)), pk=pk)
+    return get_object_or_404(with_replies(merchant_tickets(request.user)), pk=pk)
 
 
 def _render_detail(
@@ -145,44 +123,23 @@ def merchant_ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def merchant_ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a reply: explicit (confirmed) and final; a correction is a new reply."""
     ticket = _merchant_ticket(request, pk)
-    if not can_write_for_shop(request.user, ticket.shop_id):
-        raise PermissionDenied(_("Your role in this shop does not allow this action."))
     form = TicketReplyForm(request.POST, request.FILES)
-    status = 400
-    if form.is_valid():
-        data = form.cleaned_data
-        try:
-            services.ticket_reply(
-                ticket=ticket,
-                by=request.user,
-                resolution=data["resolution"],
-                note=data["note"],
-                promised_date=data["promised_date"],
-                attachment=data["attachment"],
-            )
-        except ValidationError as e:
-            _add_errors(form, e)
-        except Conflict as e:
-            form.add_error(None, e.message)
-            status = 409
-        except DomainError as e:
-            form.add_error(None, e.message)
-        else:
-            messages.success(
-                request, _("Your reply was sent. It is final and the consumer sees it.")
-            )
-            return redirect("merchant-ticket", pk=pk)
-    ticket = _merchant_ticket(request, pk)  # fresh state and replies, e.g. after a conflict
-    return _render_detail(request, ticket, form, status=status)
-
-
-def _add_errors(form: TicketReplyForm, error: ValidationError) -> None:
-    """Put a service's ValidationError onto the form (unknown fields become form errors)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, errors in error.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
+    sent = submit(
+        form,
+        lambda data: services.ticket_reply(
+            ticket=ticket,
+            by=request.user,
+            resolution=data["resolution"],
+            note=data["note"],
+            promised_date=data["promised_date"],
+            attachment=data["attachment"],
+        ),
+    )
+    if sent.ok:
+        messages.success(request, _("Your reply was sent. It is final and the consumer sees it."))
+        return redirect("merchant-ticket", pk=pk)
+    # Fresh state and replies, e.g. after a conflict.
+    return _render_detail(request, _merchant_ticket(request, pk), form, status=sent.status)
 
 
 # --- both sides: a reply's attachment ------------------------------------------------------
@@ -191,12 +148,8 @@ def _add_errors(form: TicketReplyForm, error: ValidationError) -> None:
 @login_required
 def reply_attachment(request: HttpRequest, pk: int) -> FileResponse:
     """A reply's attachment, for the request's consumer and the shop's staff only."""
-    visible = consumer_tickets(request.user) | merchant_tickets(request.user)
-    reply = get_object_or_404(TicketReply.objects.filter(ticket__in=visible.values("pk")), pk=pk)
-    if not reply.attachment or not default_storage.exists(reply.attachment.name):
-        raise Http404
-    return FileResponse(
-        default_storage.open(reply.attachment.name, "rb"),
-        as_attachment=True,
-        filename=reply.attachment.name.rsplit("/", 1)[-1],
+    visible = TicketReply.objects.for_consumer(request.user) | TicketReply.objects.for_merchant(
+        request.user
     )
+    reply = get_object_or_404(visible, pk=pk)
+    return serve_upload(reply.attachment.name, download_as=f"reply-{reply.pk}")

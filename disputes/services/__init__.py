@@ -7,7 +7,6 @@ from .deadlines import disputes_enforce_deadlines
 from .evidence import dispute_evidence_add, dispute_evidence_remove, dispute_evidence_submit
 from .judgment import dispute_confirm_proposal, dispute_judge, dispute_refresh_proposal
 from .opening import dispute_open, dispute_opening_problem, ticket_is_disputable
-from .penalties import penalty_confirm, penalty_record_false_reply, penalty_waive
 
 __all__ = [
     "dispute_accept",
@@ -23,9 +22,6 @@ __all__ = [
     "dispute_reject",
     "dispute_withdraw",
     "disputes_enforce_deadlines",
-    "penalty_confirm",
-    "penalty_record_false_reply",
-    "penalty_waive",
     "plan_problems",
     "ticket_is_disputable",
 ]

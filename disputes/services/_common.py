@@ -1,4 +1,4 @@
-"""What every dispute write shares: the transition, the history row, who may act, penalties."""
+"""What every dispute write shares: the transition, the history row, who may act."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from invoices.roles import is_arbitrator
-from invoices.services import history_record, require_shop_writer
-from jdpop.errors import Conflict
-from tickets.models import Penalty
+from core.errors import Conflict
+from core.history import history_record
+from core.roles import require_shop_writer
 
 from ..models import Dispute, Evidence
 
@@ -47,7 +46,9 @@ def dispute_history(
 
 def state_conflict(dispute_id: int) -> Conflict:
     """The Conflict for 'this dispute is no longer where you thought', naming where it is."""
-    current = Dispute.objects.filter(pk=dispute_id).values_list("state", flat=True).first()
+    current = (
+        Dispute.objects.for_system().filter(pk=dispute_id).values_list("state", flat=True).first()
+    )
     return Conflict(
         "dispute_state",
         _("This dispute cannot be changed this way now (it is %(state)s)."),
@@ -72,8 +73,10 @@ def transition(
     sources, target = Dispute.TRANSITIONS[action]
     if dispute.state not in sources:
         raise state_conflict(dispute.pk)
-    updated = Dispute.objects.filter(pk=dispute.pk, state=dispute.state, **(extra or {})).update(
-        state=target, **(changes or {})
+    updated = (
+        Dispute.objects.for_system()
+        .filter(pk=dispute.pk, state=dispute.state, **(extra or {}))
+        .update(state=target, **(changes or {}))
     )
     if not updated:
         raise state_conflict(dispute.pk)
@@ -101,18 +104,3 @@ def party_of(dispute: Dispute, user: AbstractBaseUser) -> str:
 def require_consumer(dispute: Dispute, user: AbstractBaseUser) -> None:
     if not user.is_authenticated or user.pk != dispute.consumer_id:
         raise PermissionDenied(_("Only the consumer who opened the dispute can do this."))
-
-
-def require_arbitrator(user: AbstractBaseUser) -> None:
-    if not is_arbitrator(user):
-        raise PermissionDenied(_("Only platform arbitrators can judge disputes."))
-
-
-def penalty_record(*, dispute: Dispute, kind: str, evidence: dict, at: datetime) -> Penalty:
-    """Record a proposed penalty (a Penalty.Kind) against the dispute's shop. Exactly-once comes
-    from the caller: it runs in the transaction of the dispute's own conditional transition,
-    which only one caller can win (a dispute never returns to the state it leaves); the unique
-    (dispute, kind) constraint backs that up."""
-    return Penalty.objects.create(
-        shop_id=dispute.shop_id, kind=kind, dispute=dispute, evidence=evidence, at=at
-    )

@@ -17,9 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import Conflict, DomainError
+from core.roles import require_shop_writer
 from invoices.models import InvoiceRequest
-from invoices.services import require_shop_writer
-from jdpop.errors import Conflict, DomainError
 
 from ..models import Dispute, Evidence
 from ..plans import PLAN_RULES
@@ -61,10 +61,12 @@ def plan_problems(
         elif plan_date <= timezone.localdate():
             errors["plan_date"] = [_("The agreed issue date must be in the future.")]
     if rule.needs_issued_invoice and not (
-        InvoiceRequest.objects.filter(
+        InvoiceRequest.objects.for_system()
+        .filter(
             Q(pk=dispute.request_id) | Q(reissue_of_id=dispute.request_id),
             state=InvoiceRequest.State.ISSUED,
-        ).exists()
+        )
+        .exists()
     ):
         errors["plan"] = [
             _("Upload the invoice (on the re-issue request) before answering that it is issued.")

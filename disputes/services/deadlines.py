@@ -7,23 +7,24 @@ one transaction per batch. Running it twice, or on two workers at once, changes 
 a missed run is made good by the next.
 
 - awaiting_merchant past merchant_due_at -> awaiting_platform, proposed verdict liable /
-  no_reply, and a `dispute_no_answer` penalty of the dispute;
+  no_reply (the `disputes_timed_out` signal: the penalties app proposes a penalty);
 - awaiting_consumer past consumer_due_at -> closed: the settlement plan counts as accepted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
-from invoices.models import HistoryEntry
-from tickets.models import Penalty
+from core.history import history_rows
 
 from ..models import Dispute
+from ..signals import disputes_timed_out
 from ._common import SUBJECT
 
 State = Dispute.State
@@ -37,16 +38,18 @@ def _lapse(
     from_state: str,
     action: str,
     changes: dict[str, Any],
-    after: Callable[[list[dict]], None] | None,
+    signal: Signal | None,
+    counts: Counter,
     batch_size: int,
 ) -> int:
     to_state = Dispute.TRANSITIONS[action][1]
     assert from_state in Dispute.TRANSITIONS[action][0]
+    disputes = Dispute.objects.for_system()
     total = 0
     while True:
         with transaction.atomic():
             rows = list(
-                Dispute.objects.filter(state=from_state, **{f"{due_field}__lt": now})
+                disputes.filter(state=from_state, **{f"{due_field}__lt": now})
                 .order_by(due_field, "pk")
                 .select_for_update(skip_locked=True)
                 .values("pk", "request_id", "shop_id", "kind", due_field)[:batch_size]
@@ -54,51 +57,30 @@ def _lapse(
             if not rows:
                 return total
             ids = [r["pk"] for r in rows]
-            moved = Dispute.objects.filter(pk__in=ids, state=from_state).update(
-                state=to_state, **changes
-            )
+            moved = disputes.filter(pk__in=ids, state=from_state).update(state=to_state, **changes)
             if moved != len(ids):  # cannot happen under the row locks; never half-record
                 raise RuntimeError(f"dispute deadline job: moved {moved} of {len(ids)}")
-            HistoryEntry.objects.bulk_create(
-                HistoryEntry(
-                    request_id=r["request_id"],
-                    subject=SUBJECT,
-                    subject_id=r["pk"],
-                    actor=None,
-                    action=action,
-                    state_from=from_state,
-                    state_to=to_state,
-                    data={due_field: r[due_field], "as_of": now},
-                    at=now,
-                )
-                for r in rows
+            history_rows(
+                [
+                    {
+                        "request_id": r["request_id"],
+                        "subject": SUBJECT,
+                        "subject_id": r["pk"],
+                        "action": action,
+                        "state_from": from_state,
+                        "state_to": to_state,
+                        "data": {due_field: r[due_field], "as_of": now},
+                    }
+                    for r in rows
+                ],
+                at=now,
             )
-            if after is not None:
-                after(rows)
+            if signal is not None:
+                for _receiver, extra in signal.send(sender=Dispute, rows=rows, at=now):
+                    counts.update(extra or {})
         total += len(rows)
         if len(rows) < batch_size:
             return total
-
-
-def _no_answer_penalties(now: datetime) -> Callable[[list[dict]], None]:
-    def record(rows: list[dict]) -> None:
-        Penalty.objects.bulk_create(
-            Penalty(
-                shop_id=r["shop_id"],
-                kind=Penalty.Kind.DISPUTE_NO_ANSWER,
-                dispute_id=r["pk"],
-                at=now,
-                evidence={
-                    "dispute_id": r["pk"],
-                    "request_id": r["request_id"],
-                    "merchant_due_at": r["merchant_due_at"].isoformat(),
-                    "detected_at": now.isoformat(),
-                },
-            )
-            for r in rows
-        )
-
-    return record
 
 
 def disputes_enforce_deadlines(
@@ -107,6 +89,7 @@ def disputes_enforce_deadlines(
     """Move every dispute whose merchant or consumer deadline passed before `now`; returns
     how many moved each way."""
     now = now or timezone.now()
+    counts: Counter = Counter()
     merchant = _lapse(
         now=now,
         due_field="merchant_due_at",
@@ -117,7 +100,8 @@ def disputes_enforce_deadlines(
             "proposed_verdict": Dispute.Verdict.LIABLE,
             "proposed_reason_code": Dispute.ReasonCode.NO_REPLY,
         },
-        after=_no_answer_penalties(now),
+        signal=disputes_timed_out,
+        counts=counts,
         batch_size=batch_size,
     )
     consumer = _lapse(
@@ -129,7 +113,8 @@ def disputes_enforce_deadlines(
             "outcome": Dispute.Outcome.SETTLED_BY_LAPSE,
             "closed_at": now,
         },
-        after=None,
+        signal=None,
+        counts=counts,
         batch_size=batch_size,
     )
-    return {"merchant_timed_out": merchant, "settled_by_lapse": consumer}
+    return {"merchant_timed_out": merchant, "settled_by_lapse": consumer, **counts}

@@ -7,7 +7,6 @@ dispute row first, so a draft cannot slip in beside a submission.
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -18,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invoices.validators import validate_invoice_file
-from jdpop.errors import Conflict
+from core.errors import Conflict
+from core.uploads import check_upload, saved_upload
 
 from ..models import Dispute, Evidence
 from ._common import dispute_history, party_of
@@ -47,23 +46,14 @@ def dispute_evidence_add(
         errors["text"] = [_("Write something or attach a file.")]
     if len(text) > TEXT_MAX:
         errors["text"] = [_("At most %(n)d characters.") % {"n": TEXT_MAX}]
-    detected = None
-    if file is not None:
-        try:
-            detected = validate_invoice_file(file)
-        except ValidationError as e:
-            errors["file"] = e.error_list
+    detected = check_upload(file, errors, "file")
     if errors:
         raise ValidationError(errors)
-    name = ""
-    if file is not None and detected is not None:
-        name = default_storage.save(
-            f"disputes/{dispute.pk}/{uuid.uuid4().hex}.{detected.extension}", file
-        )
-    try:
+    with saved_upload(file, detected, folder=f"disputes/{dispute.pk}") as name:
         with transaction.atomic():
             still_open = (
-                Dispute.objects.select_for_update()
+                Dispute.objects.for_system()
+                .select_for_update()
                 .filter(pk=dispute.pk, **{f"{SUBMITTED_FIELD[party]}__isnull": True})
                 .exclude(state=Dispute.State.CLOSED)
                 .exists()
@@ -82,10 +72,6 @@ def dispute_evidence_add(
                 file_name=(getattr(file, "name", "") or "")[:200] if name else "",
                 content_type=detected.content_type if detected else "",
             )
-    except Exception:
-        if name:
-            default_storage.delete(name)
-        raise
 
 
 def dispute_evidence_remove(*, evidence: Evidence, by: AbstractBaseUser) -> None:
@@ -94,9 +80,9 @@ def dispute_evidence_remove(*, evidence: Evidence, by: AbstractBaseUser) -> None
     if party != evidence.party:
         raise PermissionDenied(_("This evidence belongs to the other side."))
     with transaction.atomic():
-        deleted, _detail = Evidence.objects.filter(
-            pk=evidence.pk, submitted_at__isnull=True
-        ).delete()
+        deleted, _detail = (
+            Evidence.objects.for_system().filter(pk=evidence.pk, submitted_at__isnull=True).delete()
+        )
         if not deleted:
             raise Conflict("evidence_submitted", _("Submitted evidence cannot be removed."))
         if evidence.file:
@@ -110,7 +96,8 @@ def submit_in_transaction(
     """Submit `party`'s drafts once (no permission check: for callers that did theirs)."""
     field = SUBMITTED_FIELD[party]
     updated = (
-        Dispute.objects.filter(pk=dispute.pk, **{f"{field}__isnull": True})
+        Dispute.objects.for_system()
+        .filter(pk=dispute.pk, **{f"{field}__isnull": True})
         .exclude(state=Dispute.State.CLOSED)
         .update(**{field: at})
     )
@@ -119,12 +106,13 @@ def submit_in_transaction(
             "evidence_submitted",
             _("This side's evidence was already submitted, or the dispute is closed."),
         )
+    evidence = Evidence.objects.for_system()
     ids = list(
-        Evidence.objects.filter(dispute=dispute, party=party, submitted_at__isnull=True)
+        evidence.filter(dispute=dispute, party=party, submitted_at__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    Evidence.objects.filter(pk__in=ids).update(submitted_at=at)
+    evidence.filter(pk__in=ids).update(submitted_at=at)
     dispute_history(
         dispute,
         by=by,

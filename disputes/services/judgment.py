@@ -1,9 +1,9 @@
 """The platform's judgment (spec 5): confirm the system's proposal, or override it with a reason.
 
 A judged dispute is closed with a verdict, a reason code and a written reason both sides read.
-A merchant-liable judgment records a `dispute_liable` penalty, exactly once: it is inserted in
-the transaction of the awaiting_platform -> closed transition, which only one caller can win
-(and the penalty table's unique (dispute, kind) constraint backs that up).
+The `dispute_judged` signal goes out in the transaction of the awaiting_platform -> closed
+transition, which only one caller can win; the penalties app records a merchant-liable
+judgment's penalty from it, exactly once (its unique (dispute, kind) key backs that up).
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from jdpop.errors import Conflict
-from tickets.models import Penalty
+from core.errors import Conflict
+from core.roles import require_arbitrator
 
 from ..models import Dispute
+from ..signals import dispute_judged
 from ..verdicts import propose_dispute_verdict
-from ._common import dispute_history, penalty_record, require_arbitrator, transition
+from ._common import dispute_history, transition
 
-Verdict = Dispute.Verdict
 REASON_MAX = 2000
 
 
@@ -66,35 +66,23 @@ def judge_in_transaction(
             **(data or {}),
         },
     )
-    if verdict == Verdict.LIABLE:
-        ticket = dispute.ticket
-        penalty_record(
-            dispute=dispute,
-            kind=Penalty.Kind.DISPUTE_LIABLE,
-            at=at,
-            evidence={
-                "dispute_id": dispute.pk,
-                "request_id": dispute.request_id,
-                "ticket_id": ticket.pk if ticket is not None else None,
-                "kind": dispute.kind,
-                "reason_code": reason_code,
-                "reason": reason,
-                "judged_at": at.isoformat(),
-            },
-        )
+    dispute_judged.send(
+        sender=Dispute, dispute=dispute, verdict=verdict, reason_code=reason_code, at=at
+    )
     return dispute
 
 
 def dispute_refresh_proposal(*, dispute: Dispute) -> Dispute:
     """Recompute the proposal from the record (the ticket may have moved since it was stored);
     records the change in the history. Only while the dispute awaits the platform."""
-    dispute = Dispute.objects.select_related("request").get(pk=dispute.pk)  # a fresh record
+    disputes = Dispute.objects.for_system()
+    dispute = disputes.select_related("request").get(pk=dispute.pk)  # a fresh record
     proposal = propose_dispute_verdict(dispute, now=timezone.now())
     stored = (dispute.proposed_verdict, dispute.proposed_reason_code)
     if stored == (proposal.verdict, proposal.reason_code):
         return dispute
     with transaction.atomic():
-        updated = Dispute.objects.filter(
+        updated = disputes.filter(
             pk=dispute.pk,
             state=Dispute.State.AWAITING_PLATFORM,
             proposed_verdict=stored[0],

@@ -31,9 +31,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import Conflict, DomainError
 from invoices.models import InvoiceRequest
-from jdpop.errors import Conflict, DomainError
 from tickets.models import UrgeTicket
+from tickets.rules import window_passed
 
 from ..models import Dispute, urge_ticket_of
 from ..verdicts import propose_verdict
@@ -49,7 +50,7 @@ def ticket_is_disputable(ticket: UrgeTicket, *, now: datetime | None = None) -> 
     """An urge ticket with an outcome (breached or answered): see the module docstring."""
     if ticket.state != UrgeTicket.State.AWAITING_REPLY or ticket.sla == UrgeTicket.Sla.MISSED:
         return True
-    return (now or timezone.now()) > ticket.reply_due_at
+    return window_passed(ticket, now or timezone.now())
 
 
 def dispute_opening_problem(
@@ -73,7 +74,7 @@ def dispute_opening_problem(
             )
     else:
         return DomainError("bad_kind", _("Unknown kind of dispute."))
-    if Dispute.objects.open().filter(request=request, kind=kind).exists():
+    if Dispute.objects.for_system().open().filter(request=request, kind=kind).exists():
         return Conflict("dispute_open", _("A dispute of this kind is already open."))
     return None
 
@@ -153,7 +154,7 @@ def dispute_open(
                 )
     except IntegrityError as e:
         # The partial unique constraint: another open dispute won the race.
-        if Dispute.objects.open().filter(request=request, kind=kind).exists():
+        if Dispute.objects.for_system().open().filter(request=request, kind=kind).exists():
             raise Conflict("dispute_open", _("A dispute of this kind is already open.")) from e
         raise
     return dispute

@@ -9,7 +9,7 @@ from django.utils import timezone
 from .. import selectors
 from ..forms import EvidenceForm, OpenDisputeForm, RejectForm
 from ..models import Dispute
-from ..views import CONSUMER, MERCHANT, dispute_card
+from ..views.card import CONSUMER, MERCHANT, dispute_card
 
 register = template.Library()
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from invoices.models import ARBITRATOR_GROUP
+from core.roles import ARBITRATOR_GROUP
 from tests.factories import PDF_BYTES, UserFactory, merchant_of
 
 from .factories import DisputeFactory

@@ -104,4 +104,4 @@ def urge_request(**ticket_fields) -> InvoiceRequest:
     """A pending request with an urge ticket whose record is `ticket_fields`."""
     request = InvoiceRequestFactory()
     make_ticket(request, **ticket_fields)
-    return InvoiceRequest.objects.get(pk=request.pk)
+    return InvoiceRequest.objects.for_system().get(pk=request.pk)

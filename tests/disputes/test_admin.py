@@ -77,7 +77,7 @@ def test_the_change_page_is_read_only_and_shows_evidence_and_history(client, arb
     assert "sent_to_platform" in html and "evidence_submitted" in html  # the history
     assert 'name="_save"' not in html  # nothing to save: changes go through the services
     assert client.post(f"{QUEUE}{d.pk}/change/", {"state": "closed"}).status_code == 403
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_platform"
 
 
 def test_the_judgment_form_needs_a_reason_to_override(client, arbitrator):
@@ -89,7 +89,7 @@ def test_the_judgment_form_needs_a_reason_to_override(client, arbitrator):
     # when the arbitrator judges without a written reason, then the form says so
     response = client.post(url, {"verdict": "not_liable", "reason_code": "refusal_justified"})
     assert response.status_code == 200 and response.context["form"].errors["reason"]
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_platform"
     # when with a reason, then the dispute is judged and closed
     response = client.post(
         url,
@@ -113,7 +113,7 @@ def test_the_confirm_action_reports_a_dispute_that_needs_a_person(client, arbitr
     )
     assert response.status_code == 200
     assert any(m.level_tag == "error" for m in response.context["messages"])
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_platform"
 
 
 def test_the_queue_filters_by_shop_and_costs_the_same_for_more_rows(
@@ -137,7 +137,7 @@ def test_the_queue_filters_by_shop_and_costs_the_same_for_more_rows(
 
 
 def test_the_change_page_shows_the_disputes_penalties(client, arbitrator):
-    from tickets.models import Penalty
+    from penalties.models import Penalty
 
     d = dispute_in("awaiting_platform")
     Penalty.objects.create(shop=d.shop, kind="dispute_no_answer", dispute=d)
@@ -145,7 +145,7 @@ def test_the_change_page_shows_the_disputes_penalties(client, arbitrator):
     html = client.get(f"{QUEUE}{d.pk}/change/").content.decode()
     from django.utils import translation
 
-    from tickets.models import Penalty
+    from penalties.models import Penalty
 
     with translation.override("zh-hans"):
         assert str(Penalty.Kind.DISPUTE_NO_ANSWER.label) in html

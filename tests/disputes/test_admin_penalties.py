@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from invoices.models import HistoryEntry
+from core.models import HistoryEntry
+from penalties.models import Penalty
 from tests.factories import ShopFactory, UserFactory, merchant_of
-from tickets.models import Penalty
 
 from .factories import DisputeFactory
 
 pytestmark = pytest.mark.django_db
 
-LIST = "/admin/tickets/penalty/"
+LIST = "/admin/penalties/penalty/"
 
 
 def penalty(**kwargs) -> Penalty:
@@ -36,7 +36,7 @@ def test_a_non_arbitrator_cannot_reach_the_penalties(client, make_user):
 def test_the_list_filters_by_state_kind_and_shop(client, arbitrator, django_assert_max_num_queries):
     # given penalties of three shops, one already waived
     a, b, c = penalty(), penalty(), penalty()
-    Penalty.objects.filter(pk=c.pk).update(state="waived")
+    Penalty.objects.for_system().filter(pk=c.pk).update(state="waived")
     client.force_login(arbitrator)
     # when the arbitrator opens the list, then it costs a few queries, however many rows
     with django_assert_max_num_queries(10):
@@ -66,12 +66,12 @@ def test_the_change_page_is_read_only_and_shows_the_evidence(client, arbitrator)
     assert f"/admin/disputes/dispute/{p.dispute_id}/change/" in html
     assert 'name="_save"' not in html
     assert client.post(f"{LIST}{p.pk}/change/", {"state": "waived"}).status_code == 403
-    assert Penalty.objects.get(pk=p.pk).state == "proposed"
+    assert Penalty.objects.for_system().get(pk=p.pk).state == "proposed"
 
 
 def test_the_confirm_action_confirms_the_proposed_and_reports_the_decided(client, arbitrator):
     proposed, decided = penalty(), penalty()
-    Penalty.objects.filter(pk=decided.pk).update(state="waived")
+    Penalty.objects.for_system().filter(pk=decided.pk).update(state="waived")
     client.force_login(arbitrator)
     response = client.post(
         LIST,
@@ -79,9 +79,9 @@ def test_the_confirm_action_confirms_the_proposed_and_reports_the_decided(client
         follow=True,
     )
     assert sorted(m.level_tag for m in response.context["messages"]) == ["error", "success"]
-    assert Penalty.objects.get(pk=proposed.pk).state == "confirmed"
-    assert Penalty.objects.get(pk=proposed.pk).decided_by == arbitrator
-    assert Penalty.objects.get(pk=decided.pk).state == "waived"
+    assert Penalty.objects.for_system().get(pk=proposed.pk).state == "confirmed"
+    assert Penalty.objects.for_system().get(pk=proposed.pk).decided_by == arbitrator
+    assert Penalty.objects.for_system().get(pk=decided.pk).state == "waived"
 
 
 def test_waiving_asks_for_a_note_first(client, arbitrator):
@@ -92,18 +92,20 @@ def test_waiving_asks_for_a_note_first(client, arbitrator):
     # when the arbitrator chooses "waive", then a page asks why, and nothing changes yet
     response = client.post(LIST, {"action": "waive_penalties", "_selected_action": ids})
     assert response.status_code == 200 and "form" in response.context
-    assert set(Penalty.objects.values_list("state", flat=True)) == {"proposed"}
+    assert set(Penalty.objects.for_system().values_list("state", flat=True)) == {"proposed"}
     # when sent without a note, then the form says so
     response = client.post(
         LIST, {"action": "waive_penalties", "_selected_action": ids, "apply": "1", "note": " "}
     )
     assert response.status_code == 200 and response.context["form"].errors["note"]
-    assert set(Penalty.objects.values_list("state", flat=True)) == {"proposed"}
+    assert set(Penalty.objects.for_system().values_list("state", flat=True)) == {"proposed"}
     # when sent with a note, then both are waived with it, each with its history entry
     response = client.post(
         LIST,
         {"action": "waive_penalties", "_selected_action": ids, "apply": "1", "note": "系统故障"},
     )
     assert response.status_code == 302
-    assert set(Penalty.objects.values_list("state", "decision_note")) == {("waived", "系统故障")}
-    assert HistoryEntry.objects.filter(action="penalty_waived").count() == 2
+    assert set(Penalty.objects.for_system().values_list("state", "decision_note")) == {
+        ("waived", "系统故障")
+    }
+    assert HistoryEntry.objects.for_system().filter(action="penalty_waived").count() == 2

@@ -10,10 +10,10 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
+from core.errors import Conflict
+from core.models import HistoryEntry
 from disputes import services
 from disputes.models import Dispute
-from invoices.models import HistoryEntry
-from jdpop.errors import Conflict
 from tests.factories import merchant_of
 
 from .factories import DisputeFactory, RefusedRequestFactory
@@ -52,7 +52,7 @@ def test_two_opens_at_once_make_one_dispute():
     results = race(open_it, open_it, open_it)
     assert sum(isinstance(x, Dispute) for x in results) == 1, results
     assert all(isinstance(x, Dispute | Conflict) for x in results), results
-    assert Dispute.objects.count() == 1
+    assert Dispute.objects.for_system().count() == 1
 
 
 def test_an_answer_racing_a_withdrawal_one_wins():
@@ -60,16 +60,21 @@ def test_an_answer_racing_a_withdrawal_one_wins():
     owner = merchant_of(d.shop)
     results = race(
         lambda: services.dispute_answer(
-            dispute=Dispute.objects.get(pk=d.pk), by=owner, plan="cannot_issue", note="无法开票"
+            dispute=Dispute.objects.for_system().get(pk=d.pk),
+            by=owner,
+            plan="cannot_issue",
+            note="无法开票",
         ),
-        lambda: services.dispute_withdraw(dispute=Dispute.objects.get(pk=d.pk), by=d.consumer),
+        lambda: services.dispute_withdraw(
+            dispute=Dispute.objects.for_system().get(pk=d.pk), by=d.consumer
+        ),
     )
     assert sum(isinstance(x, Conflict) for x in results) == 1, results
-    assert HistoryEntry.objects.filter(subject="dispute", subject_id=d.pk).count() == 1
+    assert HistoryEntry.objects.for_system().filter(subject="dispute", subject_id=d.pk).count() == 1
 
 
 def test_two_job_workers_at_once_record_each_lapse_once():
-    from tickets.models import Penalty
+    from penalties.models import Penalty
 
     past = timezone.now() - timedelta(days=2)
     disputes = [DisputeFactory(opened_at=past) for _ in range(20)]
@@ -79,7 +84,9 @@ def test_two_job_workers_at_once_record_each_lapse_once():
 
     results = race(job, job, job)
     assert sum(r["merchant_timed_out"] for r in results) == 20, results
-    assert Penalty.objects.filter(kind="dispute_no_answer").count() == 20
-    assert HistoryEntry.objects.filter(action="merchant_timed_out").count() == 20
-    assert set(Dispute.objects.values_list("state", flat=True)) == {"awaiting_platform"}
+    assert Penalty.objects.for_system().filter(kind="dispute_no_answer").count() == 20
+    assert HistoryEntry.objects.for_system().filter(action="merchant_timed_out").count() == 20
+    assert set(Dispute.objects.for_system().values_list("state", flat=True)) == {
+        "awaiting_platform"
+    }
     assert len(disputes) == 20

@@ -11,10 +11,11 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from disputes import services, tasks
+from core.models import HistoryEntry
+from disputes import services
 from disputes.models import Dispute
-from invoices.models import HistoryEntry
-from tickets.models import Penalty
+from jdpop.celery import app as celery_app
+from penalties.models import Penalty
 
 from .factories import DisputeFactory, dispute_in
 
@@ -30,17 +31,17 @@ def run(at: datetime) -> dict[str, int]:
 
 def dispute_history(d: Dispute) -> list[str]:
     return list(
-        HistoryEntry.objects.filter(subject="dispute", subject_id=d.pk).values_list(
-            "action", flat=True
-        )
+        HistoryEntry.objects.for_system()
+        .filter(subject="dispute", subject_id=d.pk)
+        .values_list("action", flat=True)
     )
 
 
 def test_exactly_at_the_merchant_deadline_nothing_happens():
     d = DisputeFactory(opened_at=T0)
     assert run(d.merchant_due_at) == {"merchant_timed_out": 0, "settled_by_lapse": 0}
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_merchant"
-    assert not Penalty.objects.exists()
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_merchant"
+    assert not Penalty.objects.for_system().exists()
 
 
 def test_one_second_past_the_merchant_deadline_the_platform_has_it_with_a_penalty():
@@ -53,14 +54,14 @@ def test_one_second_past_the_merchant_deadline_the_platform_has_it_with_a_penalt
     d.refresh_from_db()
     assert (d.state, d.whose_move, d.platform_since) == ("awaiting_platform", "platform", past)
     assert (d.proposed_verdict, d.proposed_reason_code) == ("liable", "no_reply")
-    [penalty] = Penalty.objects.all()
+    [penalty] = Penalty.objects.for_system().all()
     assert (penalty.shop_id, penalty.kind, penalty.dispute_id) == (
         d.shop_id,
         "dispute_no_answer",
         d.pk,
     )
     assert dispute_history(d) == ["merchant_timed_out"]
-    entry = HistoryEntry.objects.get(subject="dispute", subject_id=d.pk)
+    entry = HistoryEntry.objects.for_system().get(subject="dispute", subject_id=d.pk)
     assert (entry.state_from, entry.state_to, entry.actor, entry.at) == (
         "awaiting_merchant",
         "awaiting_platform",
@@ -72,7 +73,7 @@ def test_one_second_past_the_merchant_deadline_the_platform_has_it_with_a_penalt
 def test_exactly_at_the_consumer_deadline_nothing_happens():
     d = dispute_in("awaiting_consumer")
     assert run(d.consumer_due_at)["settled_by_lapse"] == 0
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_consumer"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_consumer"
 
 
 def test_one_second_past_the_consumer_deadline_the_plan_counts_as_accepted():
@@ -82,7 +83,7 @@ def test_one_second_past_the_consumer_deadline_the_plan_counts_as_accepted():
     d.refresh_from_db()
     assert (d.state, d.outcome, d.closed_at) == ("closed", "settled_by_lapse", past)
     assert dispute_history(d) == ["settlement_deemed_accepted"]
-    assert not Penalty.objects.exists()
+    assert not Penalty.objects.for_system().exists()
 
 
 def test_running_twice_changes_nothing_more():
@@ -95,9 +96,11 @@ def test_running_twice_changes_nothing_more():
         first = services.disputes_enforce_deadlines(batch_size=1)
         second = services.disputes_enforce_deadlines(batch_size=1)
     # then the second run finds nothing: one penalty per dispute, one history row each
-    assert first == {"merchant_timed_out": 2, "settled_by_lapse": 1}
+    assert first == {"merchant_timed_out": 2, "settled_by_lapse": 1, "penalties": 2}
     assert second == {"merchant_timed_out": 0, "settled_by_lapse": 0}
-    assert sorted(Penalty.objects.values_list("dispute_id", flat=True)) == sorted([a.pk, b.pk])
+    assert sorted(Penalty.objects.for_system().values_list("dispute_id", flat=True)) == sorted(
+        [a.pk, b.pk]
+    )
     for d in (a, b, c):
         assert len(dispute_history(d)) == 1
 
@@ -105,7 +108,7 @@ def test_running_twice_changes_nothing_more():
 def test_other_states_are_left_alone():
     untouched = [dispute_in(s, merchant_due_at=T0) for s in ("awaiting_platform", "closed")]
     run(T0 + timedelta(days=30))
-    assert [Dispute.objects.get(pk=d.pk).state for d in untouched] == [
+    assert [Dispute.objects.for_system().get(pk=d.pk).state for d in untouched] == [
         "awaiting_platform",
         "closed",
     ]
@@ -118,7 +121,7 @@ def test_the_command_runs_as_of_a_given_instant_and_prints_one_json_line():
     [line] = out.getvalue().splitlines()
     result = json.loads(line)
     assert (result["merchant_timed_out"], result["settled_by_lapse"]) == (1, 0)
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_platform"
 
 
 def test_a_naive_as_of_is_china_time():
@@ -127,18 +130,18 @@ def test_a_naive_as_of_is_china_time():
     call_command("enforce_dispute_deadlines", "--as-of", "2025-03-02T10:00:00", stdout=out)
     assert json.loads(out.getvalue())["merchant_timed_out"] == 0
     call_command("enforce_dispute_deadlines", "--as-of", "2025-03-02T10:00:01", stdout=out)
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_platform"
 
 
 def test_the_celery_task_calls_the_job():
     d = DisputeFactory(opened_at=T0)
     with time_machine.travel(d.merchant_due_at + timedelta(minutes=1), tick=False):
-        result = tasks.enforce_deadlines.apply().get()
+        result = celery_app.tasks["disputes.enforce_deadlines"].apply().get()
     assert result["merchant_timed_out"] == 1
 
 
 def test_the_command_records_the_run():
-    from tickets.models import JobRun
+    from core.models import JobRun
 
     call_command(
         "enforce_dispute_deadlines", "--as-of", "2025-03-02T10:00:01+08:00", stdout=StringIO()

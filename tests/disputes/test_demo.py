@@ -7,17 +7,20 @@ import pytest
 from django.core.management import call_command
 
 from disputes.models import Dispute
-from tickets.models import Penalty, UrgeTicket
+from penalties.models import Penalty
+from tickets.models import UrgeTicket
 
 pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_leaves_tickets_penalties_and_disputes():
     call_command("seed_demo", "--shops", "2", "--requests", "200", verbosity=0)
-    states = set(UrgeTicket.objects.values_list("state", flat=True))
+    states = set(UrgeTicket.objects.for_system().values_list("state", flat=True))
     assert {"answered", "breached"} <= states
-    assert UrgeTicket.objects.filter(promise_state="broken").exists()
-    assert {"no_reply", "broken_promise"} <= set(Penalty.objects.values_list("kind", flat=True))
-    kinds = set(Dispute.objects.values_list("kind", flat=True))
+    assert UrgeTicket.objects.for_system().filter(promise_state="broken").exists()
+    assert {"no_reply", "broken_promise"} <= set(
+        Penalty.objects.for_system().values_list("kind", flat=True)
+    )
+    kinds = set(Dispute.objects.for_system().values_list("kind", flat=True))
     assert kinds == {"refused", "urge"}
-    assert Dispute.objects.filter(state="awaiting_platform").exists()
+    assert Dispute.objects.for_system().filter(state="awaiting_platform").exists()

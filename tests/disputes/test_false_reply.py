@@ -6,11 +6,12 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from disputes.services import penalty_record_false_reply
-from invoices.models import HistoryEntry
-from jdpop.errors import Conflict
+from core.errors import Conflict
+from core.models import HistoryEntry
+from penalties.models import Penalty
+from penalties.services import penalty_record_false_reply
 from tests.factories import InvoiceRequestFactory, merchant_of
-from tickets.models import Penalty, TicketReply
+from tickets.models import TicketReply
 
 from .factories import make_ticket
 
@@ -34,10 +35,10 @@ def test_an_arbitrator_records_one_confirmed_penalty_with_history(replied_ticket
         "confirmed",
         replied_ticket.shop_id,
     )
-    assert HistoryEntry.objects.filter(action="penalty_false_reply").count() == 1
+    assert HistoryEntry.objects.for_system().filter(action="penalty_false_reply").count() == 1
     with pytest.raises(Conflict):
         penalty_record_false_reply(ticket=replied_ticket, by=arbitrator, note="again")
-    assert Penalty.objects.filter(kind="false_reply").count() == 1
+    assert Penalty.objects.for_system().filter(kind="false_reply").count() == 1
 
 
 def test_only_an_arbitrator_may_record_it(replied_ticket):
@@ -45,7 +46,7 @@ def test_only_an_arbitrator_may_record_it(replied_ticket):
         penalty_record_false_reply(
             ticket=replied_ticket, by=merchant_of(replied_ticket.shop), note="x"
         )
-    assert not Penalty.objects.exists()
+    assert not Penalty.objects.for_system().exists()
 
 
 def test_the_admin_action_asks_what_was_false_then_records(client, replied_ticket, arbitrator):
@@ -53,7 +54,7 @@ def test_the_admin_action_asks_what_was_false_then_records(client, replied_ticke
     url = "/admin/tickets/urgeticket/"
     data = {"action": "record_false_reply", "_selected_action": [replied_ticket.pk]}
     page = client.post(url, data)
-    assert page.status_code == 200 and not Penalty.objects.exists()
+    assert page.status_code == 200 and not Penalty.objects.for_system().exists()
     done = client.post(url, {**data, "apply": "1", "note": "聊天记录显示顾客要求开票"})
     assert done.status_code == 302
-    assert Penalty.objects.get().decision_note == "聊天记录显示顾客要求开票"
+    assert Penalty.objects.for_system().get().decision_note == "聊天记录显示顾客要求开票"

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from disputes.health import health_dispute_deadlines
-from jdpop.health import EXTRA_CHECKS
+from jdpop.health import CHECKS
 
 from .factories import DisputeFactory
 
@@ -26,4 +26,4 @@ def test_a_deadline_past_the_grace_period_is_not_ok(settings):
 
 
 def test_the_check_is_registered():
-    assert "dispute_deadlines" in [name for name, _check in EXTRA_CHECKS]
+    assert "dispute_deadlines" in [name for name, _check in CHECKS]

@@ -9,12 +9,13 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from core.errors import Conflict
+from core.models import HistoryEntry
 from disputes import services
 from disputes.models import Dispute
-from invoices.models import HistoryEntry
-from jdpop.errors import Conflict
+from penalties.models import Penalty
 from tests.factories import UserFactory, merchant_of
-from tickets.models import Penalty, UrgeTicket
+from tickets.models import UrgeTicket
 
 from .factories import DisputeFactory, dispute_in, urge_request
 
@@ -29,7 +30,7 @@ def open_urge(**record) -> Dispute:
 
 
 def lost(d: Dispute) -> list[Penalty]:
-    return list(Penalty.objects.filter(dispute_id=d.pk, kind="dispute_liable"))
+    return list(Penalty.objects.for_system().filter(dispute_id=d.pk, kind="dispute_liable"))
 
 
 def test_confirming_a_liable_proposal_closes_it_and_records_one_penalty(arbitrator):
@@ -49,14 +50,18 @@ def test_confirming_a_liable_proposal_closes_it_and_records_one_penalty(arbitrat
     assert (penalty.shop_id, penalty.dispute_id) == (d.shop_id, d.pk)
     # and confirming again is a Conflict that records nothing more
     with pytest.raises(Conflict):
-        services.dispute_confirm_proposal(dispute=Dispute.objects.get(pk=d.pk), by=arbitrator)
+        services.dispute_confirm_proposal(
+            dispute=Dispute.objects.for_system().get(pk=d.pk), by=arbitrator
+        )
     with pytest.raises(Conflict):
         services.dispute_judge(
             dispute=d, by=arbitrator, verdict="liable", reason_code="no_reply", reason="again"
         )
     assert len(lost(d)) == 1
     assert (
-        HistoryEntry.objects.filter(subject="dispute", subject_id=d.pk, action="judged").count()
+        HistoryEntry.objects.for_system()
+        .filter(subject="dispute", subject_id=d.pk, action="judged")
+        .count()
         == 1
     )
 
@@ -67,7 +72,7 @@ def test_confirming_a_not_liable_proposal_records_no_penalty(arbitrator):
     assert d.proposed_verdict == "not_liable"
     d = services.dispute_confirm_proposal(dispute=d, by=arbitrator)
     assert (d.verdict, d.reason_code) == ("not_liable", "issued_in_time")
-    assert not Penalty.objects.exists()
+    assert not Penalty.objects.for_system().exists()
 
 
 def test_a_proposal_that_needs_a_person_cannot_be_confirmed(arbitrator):
@@ -75,7 +80,7 @@ def test_a_proposal_that_needs_a_person_cannot_be_confirmed(arbitrator):
     with pytest.raises(Conflict) as e:
         services.dispute_confirm_proposal(dispute=d, by=arbitrator)
     assert e.value.code == "needs_person"
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_platform"
 
 
 def test_overriding_needs_a_written_reason(arbitrator):
@@ -87,7 +92,7 @@ def test_overriding_needs_a_written_reason(arbitrator):
             dispute=d, by=arbitrator, verdict="not_liable", reason_code="consumer_agreed"
         )
     assert "reason" in e.value.error_dict
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_platform"
     # when with a reason, then it is judged as the arbitrator says, and no penalty
     d = services.dispute_judge(
         dispute=d,
@@ -101,8 +106,10 @@ def test_overriding_needs_a_written_reason(arbitrator):
         "聊天记录显示消费者同意延后开票",
         "closed",
     )
-    assert not Penalty.objects.exists()
-    entry = HistoryEntry.objects.get(subject="dispute", subject_id=d.pk, action="judged")
+    assert not Penalty.objects.for_system().exists()
+    entry = HistoryEntry.objects.for_system().get(
+        subject="dispute", subject_id=d.pk, action="judged"
+    )
     assert entry.data["override"] is True and entry.actor == arbitrator
 
 
@@ -132,7 +139,7 @@ def test_only_arbitrators_judge(make_user):
         services.dispute_judge(
             dispute=d, by=user, verdict="liable", reason_code="no_reply", reason="x"
         )
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_platform"
 
 
 def test_a_proposal_that_changed_with_the_ticket_must_be_reviewed_again(arbitrator):
@@ -140,14 +147,17 @@ def test_a_proposal_that_changed_with_the_ticket_must_be_reviewed_again(arbitrat
     d = open_urge(resolution="date_agreed", promise_state="pending")
     assert d.proposed_verdict == "needs_person"
     # when the promise is then broken (the ticket job flags it)
-    UrgeTicket.objects.filter(request=d.request).update(promise_state="broken")
+    UrgeTicket.objects.for_system().filter(request=d.request).update(promise_state="broken")
     # then confirming the old proposal is refused, and the new one is stored and recorded
     with pytest.raises(Conflict) as e:
         services.dispute_confirm_proposal(dispute=d, by=arbitrator)
     assert e.value.code == "proposal_changed"
     d.refresh_from_db()
     assert (d.proposed_verdict, d.proposed_reason_code) == ("liable", "broken_promise")
-    assert HistoryEntry.objects.filter(subject_id=d.pk, action="proposal_updated").count() == 1
+    assert (
+        HistoryEntry.objects.for_system().filter(subject_id=d.pk, action="proposal_updated").count()
+        == 1
+    )
     # and the arbitrator, having seen it, confirms it
     d = services.dispute_confirm_proposal(dispute=d, by=arbitrator)
     assert (d.verdict, d.reason_code) == ("liable", "broken_promise")
@@ -161,7 +171,9 @@ def test_a_lapsed_merchant_window_then_a_confirmed_judgment_makes_two_penalties(
     # when the arbitrator confirms the proposal (liable, no reply)
     d = services.dispute_confirm_proposal(dispute=d, by=arbitrator)
     # then the shop has one no-reply and one lost-dispute penalty for this dispute
-    kinds = sorted(Penalty.objects.filter(dispute_id=d.pk).values_list("kind", flat=True))
+    kinds = sorted(
+        Penalty.objects.for_system().filter(dispute_id=d.pk).values_list("kind", flat=True)
+    )
     assert kinds == ["dispute_liable", "dispute_no_answer"]
 
 
@@ -181,6 +193,6 @@ def test_an_arbitrator_opens_the_queue_and_runs_the_confirm_action(client, arbit
     assert response.status_code == 200
     levels = sorted(m.level_tag for m in response.context["messages"])
     assert levels == ["error", "success"]
-    assert [Dispute.objects.get(pk=d.pk).state for d in clear] == ["closed", "closed"]
-    assert Dispute.objects.get(pk=unclear.pk).state == "awaiting_platform"
-    assert Penalty.objects.filter(kind="dispute_liable").count() == 2
+    assert [Dispute.objects.for_system().get(pk=d.pk).state for d in clear] == ["closed", "closed"]
+    assert Dispute.objects.for_system().get(pk=unclear.pk).state == "awaiting_platform"
+    assert Penalty.objects.for_system().filter(kind="dispute_liable").count() == 2

@@ -10,10 +10,10 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from core.errors import Conflict
+from core.models import HistoryEntry
 from disputes import services
 from disputes.models import Dispute
-from invoices.models import HistoryEntry
-from jdpop.errors import Conflict
 from tests.factories import InvoiceRequestFactory, UserFactory, merchant_of
 
 from .factories import DisputeFactory, RefusedRequestFactory, dispute_in
@@ -40,7 +40,7 @@ def test_the_consumer_opens_a_refused_invoice_dispute_and_the_merchant_has_24_ho
     assert d.merchant_due_at == T0 + timedelta(hours=24)
     assert (d.whose_move, d.deadline) == ("merchant", T0 + timedelta(hours=24))
     assert (d.shop_id, d.consumer_id) == (r.shop_id, r.consumer_id)
-    [h] = HistoryEntry.objects.filter(subject="dispute", subject_id=d.pk)
+    [h] = HistoryEntry.objects.for_system().filter(subject="dispute", subject_id=d.pk)
     assert (h.request_id, h.action, h.state_to, h.actor) == (
         r.pk,
         "opened",
@@ -77,14 +77,14 @@ def test_only_a_refused_request_can_be_disputed_as_refused(state):
     with pytest.raises(Conflict) as e:
         open_refused(r)
     assert e.value.code == "not_refused"
-    assert not Dispute.objects.exists()
+    assert not Dispute.objects.for_system().exists()
 
 
 def test_only_the_requests_consumer_opens_a_dispute():
     r = RefusedRequestFactory()
     with pytest.raises(PermissionDenied):
         services.dispute_open(request=r, by=UserFactory(), kind="refused", complaint="x")
-    assert not Dispute.objects.exists()
+    assert not Dispute.objects.for_system().exists()
 
 
 def test_a_complaint_is_required():
@@ -92,7 +92,7 @@ def test_a_complaint_is_required():
     with pytest.raises(ValidationError) as e:
         services.dispute_open(request=r, by=r.consumer, kind="refused", complaint="  ")
     assert "complaint" in e.value.error_dict
-    assert not Dispute.objects.exists()
+    assert not Dispute.objects.for_system().exists()
 
 
 def test_a_second_open_dispute_of_the_same_kind_is_a_conflict():
@@ -103,14 +103,14 @@ def test_a_second_open_dispute_of_the_same_kind_is_a_conflict():
     with pytest.raises(Conflict) as e:
         open_refused(r)
     assert e.value.code == "dispute_open"
-    assert list(Dispute.objects.values_list("pk", flat=True)) == [first.pk]
+    assert list(Dispute.objects.for_system().values_list("pk", flat=True)) == [first.pk]
 
 
 def test_the_database_refuses_a_second_open_dispute_even_bypassing_the_service():
     d = DisputeFactory()
     with pytest.raises(IntegrityError), transaction.atomic():
         DisputeFactory(request=d.request)
-    assert Dispute.objects.count() == 1
+    assert Dispute.objects.for_system().count() == 1
 
 
 def test_the_database_refuses_it_in_every_open_state():
@@ -126,7 +126,7 @@ def test_a_dispute_may_be_opened_again_once_the_first_is_closed():
     again = open_refused(closed.request)
     # then it is a new, open dispute next to the closed one
     assert again.pk != closed.pk and again.state == "awaiting_merchant"
-    assert Dispute.objects.filter(request=closed.request).count() == 2
+    assert Dispute.objects.for_system().filter(request=closed.request).count() == 2
 
 
 def test_the_opening_problem_tells_the_pages_whether_to_show_the_button():

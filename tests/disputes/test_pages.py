@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from core.models import HistoryEntry
 from disputes.models import Dispute, Evidence
-from invoices.models import HistoryEntry
 from tests.factories import PDF_BYTES, InvoiceRequestFactory, ShopFactory, UserFactory, merchant_of
 
 from .factories import (
@@ -70,7 +70,7 @@ def test_a_consumer_opens_a_refused_invoice_dispute_from_the_detail_page(client)
         {"kind": "refused", "complaint": "  商家拒绝开票的理由不成立  "},
     )
     # then the dispute is open, awaiting the merchant, and the page shows its progress
-    dispute = Dispute.objects.get(request=refused)
+    dispute = Dispute.objects.for_system().get(request=refused)
     assert response.status_code == 302 and response.url == reverse("my-dispute", args=[dispute.pk])
     assert dispute.state == "awaiting_merchant" and dispute.complaint == "商家拒绝开票的理由不成立"
     html = page(client, my_invoice(refused))
@@ -89,7 +89,7 @@ def test_an_empty_complaint_is_refused_with_a_message_and_opens_nothing(client):
         reverse("my-dispute-open", args=[refused.pk]), {"kind": "refused", "complaint": "  "}
     )
     assert response.status_code == 400 and "Say what is wrong." in response.content.decode()
-    assert not Dispute.objects.exists()
+    assert not Dispute.objects.for_system().exists()
 
 
 def test_the_urge_dispute_button_shows_only_after_the_ticket_has_an_outcome(client):
@@ -109,7 +109,7 @@ def test_the_urge_dispute_button_shows_only_after_the_ticket_has_an_outcome(clie
         reverse("my-dispute-open", args=[answered.pk]),
         {"kind": "urge", "complaint": "商家答复超时"},
     )
-    assert Dispute.objects.get(request=answered).state == "awaiting_platform"
+    assert Dispute.objects.for_system().get(request=answered).state == "awaiting_platform"
 
 
 def test_opening_an_urge_dispute_without_a_ticket_is_refused(client):
@@ -121,7 +121,7 @@ def test_opening_an_urge_dispute_without_a_ticket_is_refused(client):
     )
     assert response.status_code == 409
     assert "This request has no urge ticket to dispute." in response.content.decode()
-    assert not Dispute.objects.exists()
+    assert not Dispute.objects.for_system().exists()
 
 
 # --- the full refused-invoice flow ------------------------------------------------------------
@@ -134,7 +134,7 @@ def test_merchant_answers_without_the_date_then_correctly_and_the_consumer_accep
     client.force_login(owner)
     in_english(client)
     answer_url = reverse("merchant-dispute-answer", args=[dispute.pk])
-    history_before = HistoryEntry.objects.count()
+    history_before = HistoryEntry.objects.for_system().count()
 
     # when the merchant picks 另行约定开票日期 but leaves the date empty
     response = client.post(answer_url, {"plan": "another_date", "note": "", "confirm": "on"})
@@ -146,7 +146,7 @@ def test_merchant_answers_without_the_date_then_correctly_and_the_consumer_accep
         )
     dispute.refresh_from_db()
     assert dispute.state == "awaiting_merchant" and dispute.plan == "" and not dispute.answered_at
-    assert HistoryEntry.objects.count() == history_before
+    assert HistoryEntry.objects.for_system().count() == history_before
 
     # when the merchant sends it again with a date in the future
     date = timezone.localdate() + timedelta(days=3)
@@ -180,7 +180,7 @@ def test_the_answer_form_needs_an_explicit_confirmation(client):
         {"plan": "cannot_issue", "note": "税控设备故障"},
     )
     assert response.status_code == 400
-    assert Dispute.objects.get(pk=dispute.pk).state == "awaiting_merchant"
+    assert Dispute.objects.for_system().get(pk=dispute.pk).state == "awaiting_merchant"
 
 
 def test_the_answer_form_shows_what_each_plan_requires_before_sending(client):
@@ -210,8 +210,8 @@ def test_a_viewer_sees_the_dispute_but_cannot_answer(client):
     assert response.status_code == 403
     response = client.post(reverse("merchant-evidence-add", args=[dispute.pk]), {"text": "x"})
     assert response.status_code == 403
-    assert Dispute.objects.get(pk=dispute.pk).state == "awaiting_merchant"
-    assert not Evidence.objects.exists()
+    assert Dispute.objects.for_system().get(pk=dispute.pk).state == "awaiting_merchant"
+    assert not Evidence.objects.for_system().exists()
 
 
 def test_the_consumer_rejects_with_a_reason_and_the_platform_judges(client):
@@ -222,7 +222,7 @@ def test_the_consumer_rejects_with_a_reason_and_the_platform_judges(client):
     # without a reason: an error, nothing changes
     response = client.post(url, {"note": ""})
     assert response.status_code == 400 and "This plan needs a note." in response.content.decode()
-    assert Dispute.objects.get(pk=dispute.pk).state == "awaiting_consumer"
+    assert Dispute.objects.for_system().get(pk=dispute.pk).state == "awaiting_consumer"
     # with one: the platform judges
     response = client.post(url, {"note": "设备故障不是理由"})
     assert response.status_code == 302
@@ -266,7 +266,7 @@ def test_the_merchant_drafts_evidence_removes_a_piece_and_submits_once(client):
     client.post(add, {"text": "聊天记录：消费者同意不开票"})
     client.post(add, {"file": SimpleUploadedFile("chat.pdf", PDF_BYTES, "application/pdf")})
     client.post(add, {"text": "写错了"})
-    drafts = list(Evidence.objects.filter(dispute=dispute).order_by("pk"))
+    drafts = list(Evidence.objects.for_system().filter(dispute=dispute).order_by("pk"))
     assert len(drafts) == 3 and all(e.is_draft for e in drafts)
     # an empty draft is refused with the service's message
     response = client.post(add, {"text": ""})
@@ -279,7 +279,10 @@ def test_the_merchant_drafts_evidence_removes_a_piece_and_submits_once(client):
     client.post(reverse("merchant-evidence-remove", args=[dispute.pk, drafts[2].pk]))
     response = client.post(reverse("merchant-evidence-submit", args=[dispute.pk]))
     assert response.status_code == 302
-    assert Evidence.objects.filter(dispute=dispute, submitted_at__isnull=False).count() == 2
+    assert (
+        Evidence.objects.for_system().filter(dispute=dispute, submitted_at__isnull=False).count()
+        == 2
+    )
     # submitting again is refused, and no more drafts can be added
     response = client.post(reverse("merchant-evidence-submit", args=[dispute.pk]), follow=True)
     assert "already submitted" in response.content.decode()
@@ -292,7 +295,7 @@ def test_the_consumer_does_not_see_the_merchants_drafts_until_submitted(client):
     EvidenceFactory(dispute=dispute, author=merchant_of(dispute.shop), text="商家草稿")
     client.force_login(dispute.consumer)
     assert "商家草稿" not in page(client, my_invoice(dispute.request))
-    Evidence.objects.update(submitted_at=timezone.now())
+    Evidence.objects.for_system().update(submitted_at=timezone.now())
     assert "商家草稿" in page(client, my_invoice(dispute.request))
 
 
@@ -305,8 +308,8 @@ def test_the_consumer_adds_and_submits_evidence_from_the_detail_page(client):
     )
     assert response.status_code == 302 and response.url == back
     client.post(reverse("my-evidence-submit", args=[dispute.pk]), {"next": back})
-    assert Evidence.objects.get(dispute=dispute).party == "consumer"
-    assert Evidence.objects.get(dispute=dispute).submitted_at is not None
+    assert Evidence.objects.for_system().get(dispute=dispute).party == "consumer"
+    assert Evidence.objects.for_system().get(dispute=dispute).submitted_at is not None
 
 
 def test_the_no_fault_plan_needs_evidence_and_then_goes_to_the_platform(client):
@@ -348,7 +351,7 @@ def test_another_consumers_dispute_is_a_404_on_every_page(client):
     assert client.get(reverse("dispute-evidence-file", args=[evidence.pk])).status_code == 404
     assert reverse("my-dispute", args=[pk]) not in page(client, reverse("my-disputes"))
     dispute.refresh_from_db()
-    assert dispute.state == "awaiting_consumer" and Evidence.objects.count() == 1
+    assert dispute.state == "awaiting_consumer" and Evidence.objects.for_system().count() == 1
 
 
 def test_another_shops_dispute_is_a_404_on_every_merchant_page(client):
@@ -370,7 +373,7 @@ def test_another_shops_dispute_is_a_404_on_every_merchant_page(client):
     client.force_login(dispute.consumer)
     assert client.get(reverse("merchant-dispute", args=[pk])).status_code == 404
     dispute.refresh_from_db()
-    assert dispute.state == "awaiting_merchant" and Evidence.objects.count() == 1
+    assert dispute.state == "awaiting_merchant" and Evidence.objects.for_system().count() == 1
 
 
 # --- lists -------------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from core.errors import Conflict
+from core.models import HistoryEntry, ShopMembership
 from disputes import services
 from disputes.models import Dispute, Evidence
 from disputes.plans import PLAN_RULES, Plan
 from invoices import services as invoice_services
-from invoices.models import HistoryEntry, ShopMembership
-from jdpop.errors import Conflict
 from tests.factories import PDF_BYTES, InvoiceRequestFactory, merchant_of
 
 from .factories import DisputeFactory, EvidenceFactory, dispute_in
@@ -83,7 +83,7 @@ def test_each_plan_refuses_what_it_lacks_and_changes_nothing(d, plan, kwargs, fi
         with pytest.raises(ValidationError) as e:
             answer(d, owner, plan, **kwargs)
     assert field in e.value.error_dict
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_merchant"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_merchant"
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_a_settlement_plan_gives_the_consumer_72_hours(d, plan, kwargs):
     assert (d.state, d.plan, d.answered_by) == ("awaiting_consumer", plan, owner)
     assert (d.whose_move, d.deadline) == ("consumer", at + timedelta(hours=72))
     assert d.consumer_due_at == at + timedelta(hours=72)
-    entry = HistoryEntry.objects.get(
+    entry = HistoryEntry.objects.for_system().get(
         subject="dispute", subject_id=d.pk, action="settlement_proposed"
     )
     assert entry.data["plan"] == plan
@@ -141,10 +141,12 @@ def test_the_evidence_plan_goes_to_the_platform_and_submits_the_evidence(d):
     # then the platform has it, with the evidence submitted in the same transaction
     assert (d.state, d.whose_move, d.deadline) == ("awaiting_platform", "platform", None)
     assert d.platform_since == T0 + timedelta(hours=3)
-    assert Evidence.objects.get(pk=draft.pk).submitted_at == T0 + timedelta(hours=3)
+    assert Evidence.objects.for_system().get(pk=draft.pk).submitted_at == T0 + timedelta(hours=3)
     assert d.merchant_evidence_submitted_at == T0 + timedelta(hours=3)
-    actions = HistoryEntry.objects.filter(subject="dispute", subject_id=d.pk).values_list(
-        "action", flat=True
+    actions = (
+        HistoryEntry.objects.for_system()
+        .filter(subject="dispute", subject_id=d.pk)
+        .values_list("action", flat=True)
     )
     assert list(actions) == ["sent_to_platform", "evidence_submitted"]
 
@@ -155,7 +157,7 @@ def test_a_viewer_or_another_shop_cannot_answer(d):
     for user in (viewer, stranger, d.consumer):
         with pytest.raises(PermissionDenied):
             answer(d, user, "cannot_issue", note="x")
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_merchant"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_merchant"
 
 
 # --- the windows' boundaries -----------------------------------------------------------------
@@ -174,7 +176,7 @@ def test_one_second_past_the_merchant_deadline_the_answer_is_refused(d):
         with pytest.raises(Conflict) as e:
             answer(d, owner, "cannot_issue", note="无法开票")
     assert e.value.code == "window_passed"
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_merchant"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_merchant"
 
 
 @pytest.mark.parametrize("decide", ["accept", "reject"])
@@ -197,7 +199,7 @@ def test_one_second_past_the_consumer_deadline_the_decision_is_refused(decide):
                 services.dispute_accept(dispute=d, by=d.consumer)
             else:
                 services.dispute_reject(dispute=d, by=d.consumer, note="我从未同意")
-    assert Dispute.objects.get(pk=d.pk).state == "awaiting_consumer"
+    assert Dispute.objects.for_system().get(pk=d.pk).state == "awaiting_consumer"
 
 
 def test_accepting_settles_and_closes():

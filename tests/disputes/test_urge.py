@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 
+from core.errors import Conflict, DomainError
 from disputes import services
 from disputes.models import Dispute
-from jdpop.errors import Conflict, DomainError
+from penalties.models import Penalty
 from tests.factories import InvoiceRequestFactory, merchant_of
-from tickets.models import Penalty
 
 from .factories import urge_request
 
@@ -74,7 +74,7 @@ def test_a_ticket_inside_its_window_has_no_outcome_to_dispute_yet():
                 open_urge(r)
             assert e.value.code == "ticket_open"
             assert services.dispute_opening_problem(request=r, kind="urge").code == "ticket_open"
-    assert not Dispute.objects.exists()
+    assert not Dispute.objects.for_system().exists()
 
 
 def test_one_second_past_the_window_an_unflagged_ticket_may_be_disputed():
@@ -115,17 +115,19 @@ def test_clear_cases_are_judged_at_once_when_the_setting_says_so(settings, recor
     if verdict:
         assert (d.state, d.verdict, d.judged_by, d.outcome) == ("closed", verdict, None, "judged")
         assert d.reason  # a written reason both sides read
-        penalties = Penalty.objects.filter(dispute_id=d.pk, kind="dispute_liable").count()
+        penalties = (
+            Penalty.objects.for_system().filter(dispute_id=d.pk, kind="dispute_liable").count()
+        )
         assert penalties == (1 if verdict == "liable" else 0)
     else:
         assert d.state == "awaiting_platform"
-        assert not Penalty.objects.exists()
+        assert not Penalty.objects.for_system().exists()
 
 
 def test_by_default_even_clear_cases_wait_for_an_arbitrator():
     d = open_urge(urge_request(**BREACHED))
     assert d.state == "awaiting_platform"
-    assert not Penalty.objects.exists()
+    assert not Penalty.objects.for_system().exists()
 
 
 def test_a_complaint_is_required_for_an_urge_dispute_too():

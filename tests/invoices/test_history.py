@@ -3,8 +3,8 @@
 import pytest
 from django.db import DatabaseError, connection, transaction
 
+from core.models import HistoryEntry, HistoryIsAppendOnly
 from invoices import services
-from invoices.models import HistoryEntry, HistoryIsAppendOnly
 from tests.factories import InvoiceRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,34 +30,34 @@ def test_an_entry_cannot_be_edited_or_deleted_through_the_orm(entry):
     with pytest.raises(HistoryIsAppendOnly):
         entry.delete()
     with pytest.raises(HistoryIsAppendOnly):
-        HistoryEntry.objects.filter(pk=entry.pk).update(action="forged")
+        HistoryEntry.objects.for_system().filter(pk=entry.pk).update(action="forged")
     with pytest.raises(HistoryIsAppendOnly):
-        HistoryEntry.objects.filter(pk=entry.pk).delete()
-    assert HistoryEntry.objects.get(pk=entry.pk).action == "requested"
+        HistoryEntry.objects.for_system().filter(pk=entry.pk).delete()
+    assert HistoryEntry.objects.for_system().get(pk=entry.pk).action == "requested"
 
 
 def test_the_admin_offers_no_add_change_or_delete(admin_client, entry):
-    assert admin_client.get(f"/admin/invoices/historyentry/{entry.pk}/delete/").status_code == 403
+    assert admin_client.get(f"/admin/core/historyentry/{entry.pk}/delete/").status_code == 403
     assert (
         admin_client.post(
-            f"/admin/invoices/historyentry/{entry.pk}/change/", {"action": "forged"}
+            f"/admin/core/historyentry/{entry.pk}/change/", {"action": "forged"}
         ).status_code
         == 403
     )
-    assert admin_client.get("/admin/invoices/historyentry/add/").status_code == 403
-    assert HistoryEntry.objects.get(pk=entry.pk).action == "requested"
+    assert admin_client.get("/admin/core/historyentry/add/").status_code == 403
+    assert HistoryEntry.objects.for_system().get(pk=entry.pk).action == "requested"
 
 
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "sql",
     [
-        "UPDATE invoices_historyentry SET action = 'forged' WHERE id = %s",
-        "DELETE FROM invoices_historyentry WHERE id = %s",
+        "UPDATE core_historyentry SET action = 'forged' WHERE id = %s",
+        "DELETE FROM core_historyentry WHERE id = %s",
     ],
 )
 def test_the_database_refuses_update_and_delete(entry, sql):
     with pytest.raises(DatabaseError, match="append-only"):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(sql, [entry.pk])
-    assert HistoryEntry.objects.get(pk=entry.pk).action == "requested"
+    assert HistoryEntry.objects.for_system().get(pk=entry.pk).action == "requested"

@@ -11,11 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 from stdnum.cn import ric, uscc
 
+from core.uploads import DetectedFile, detect_upload
 from invoices.validators import (
-    DetectedFile,
     tax_id_validator,
     uscc_check_char,
-    validate_invoice_file,
     validate_invoice_number,
     validate_tax_id,
 )
@@ -231,7 +230,7 @@ def zipped(*names: str) -> bytes:
 def test_accepted_files(content, name, expected):
     f = SimpleUploadedFile(name, content)
     f.read(3)
-    assert validate_invoice_file(f) == expected
+    assert detect_upload(f) == expected
     assert f.tell() == 0
 
 
@@ -246,20 +245,20 @@ def test_accepted_files(content, name, expected):
 )
 def test_refused_file_types(content, says):
     f = SimpleUploadedFile("invoice.pdf", content, content_type="application/pdf")
-    error = refused(validate_invoice_file, f)
+    error = refused(detect_upload, f)
     assert error.code == "file_type"
     assert says in message(error)
     assert f.tell() == 0
 
 
 def test_empty_file_is_refused():
-    assert refused(validate_invoice_file, SimpleUploadedFile("a.pdf", b"")).code == "file_empty"
+    assert refused(detect_upload, SimpleUploadedFile("a.pdf", b"")).code == "file_empty"
 
 
 def test_size_limit(settings):
     settings.INVOICE_UPLOAD_MAX_BYTES = 1000
     at_limit = PDF + b"0" * (1000 - len(PDF))
-    assert validate_invoice_file(SimpleUploadedFile("a.pdf", at_limit)).extension == "pdf"
-    error = refused(validate_invoice_file, SimpleUploadedFile("a.pdf", at_limit + b"0"))
+    assert detect_upload(SimpleUploadedFile("a.pdf", at_limit)).extension == "pdf"
+    error = refused(detect_upload, SimpleUploadedFile("a.pdf", at_limit + b"0"))
     assert error.code == "file_too_large"
     assert "1001" in message(error) and "1000" in message(error)

@@ -8,7 +8,7 @@ import time_machine
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from invoices.models import ShopMembership
+from core.models import ShopMembership
 from tests.factories import PDF_BYTES, InvoiceRequestFactory, ShopFactory, merchant_of
 from tickets.jobs import open_overdue_tickets
 from tickets.models import TicketReply, UrgeTicket
@@ -25,7 +25,7 @@ PROMISED = (OPENED + 3 * DAY).date().isoformat()
 @pytest.fixture
 def ticket(request_at_t0) -> UrgeTicket:
     open_overdue_tickets(now=OPENED)
-    return UrgeTicket.objects.select_related("request").get()
+    return UrgeTicket.objects.for_system().select_related("request").get()
 
 
 def post_json(client, url: str, body: dict | None = None):
@@ -100,7 +100,7 @@ def test_reply_errors_come_back_by_field_and_nothing_is_sent(client, ticket, mer
     assert no_date.status_code == 400 and "promised_date" in no_date.json()
     assert not_uploaded.status_code == 400 and "resolution" in not_uploaded.json()
     assert unknown.status_code == 400 and "resolution" in unknown.json()
-    assert not TicketReply.objects.exists()
+    assert not TicketReply.objects.for_system().exists()
 
 
 def test_a_viewer_cannot_reply_through_the_api(client, ticket, shop):
@@ -113,7 +113,7 @@ def test_a_viewer_cannot_reply_through_the_api(client, ticket, shop):
             {"resolution": "cannot_issue", "note": "x"},
         )
     assert response.status_code == 403
-    assert not TicketReply.objects.exists()
+    assert not TicketReply.objects.for_system().exists()
 
 
 def test_another_shops_merchant_gets_404(client, ticket):
@@ -127,7 +127,7 @@ def test_another_shops_merchant_gets_404(client, ticket):
         )
         assert reply.status_code == 404
         assert client.get("/api/v1/merchant/tickets/?state=all").json()["count"] == 0
-    assert not TicketReply.objects.exists()
+    assert not TicketReply.objects.for_system().exists()
 
 
 def test_the_api_says_what_each_resolution_requires(client, merchant):
@@ -152,7 +152,7 @@ def test_the_consumer_urges_through_the_api_and_again_keeps_the_deadline(client,
     assert again.status_code == 200
     assert again.json()["urge_count"] == 2
     assert again.json()["reply_due_at"] == opened.json()["reply_due_at"]
-    assert UrgeTicket.objects.get().reply_due_at == DUE
+    assert UrgeTicket.objects.for_system().get().reply_due_at == DUE
     tickets = client.get("/api/v1/consumer/tickets/").json()
     assert [t["request"] for t in tickets["results"]] == [request_at_t0.pk]
 
@@ -162,7 +162,7 @@ def test_urging_too_early_is_a_400_with_a_code(client, request_at_t0):
     with time_machine.travel(OVERDUE, tick=False):
         response = post_json(client, f"/api/v1/consumer/invoice-requests/{request_at_t0.pk}/urge/")
     assert response.status_code == 400 and response.json()["code"] == "not_overdue"
-    assert not UrgeTicket.objects.exists()
+    assert not UrgeTicket.objects.for_system().exists()
 
 
 def test_a_consumer_cannot_urge_or_read_another_consumers_ticket(client, ticket):

@@ -7,11 +7,13 @@ import pytest
 from django.conf import settings
 from django.db import transaction
 
-from invoices.models import HistoryEntry, InvoiceRequest
+from core.models import HistoryEntry, OutboxMessage
+from invoices.models import InvoiceRequest
+from penalties.models import Penalty
 from tests.factories import InvoiceRequestFactory
 from tests.invoices.test_concurrency import race
 from tickets.jobs import flag_missed_replies, open_overdue_tickets
-from tickets.models import OutboxMessage, Penalty, UrgeTicket
+from tickets.models import UrgeTicket
 from tickets.services import ticket_urge
 
 from .conftest import SECOND, T0
@@ -32,8 +34,8 @@ def test_two_opening_jobs_at_once_open_each_ticket_once(backlog):
         lambda: open_overdue_tickets(now=OPENED, batch_size=7),
     )
     assert sum(r["opened"] for r in results) == 60, results
-    assert UrgeTicket.objects.count() == 60
-    assert HistoryEntry.objects.filter(action="ticket_opened").count() == 60
+    assert UrgeTicket.objects.for_system().count() == 60
+    assert HistoryEntry.objects.for_system().filter(action="ticket_opened").count() == 60
     assert OutboxMessage.objects.count() == 60
 
 
@@ -41,15 +43,15 @@ def test_the_consumers_urge_racing_the_job_leaves_one_ticket(request_at_t0):
     results = race(
         lambda: open_overdue_tickets(now=OPENED),
         lambda: ticket_urge(
-            invoice_request=InvoiceRequest.objects.get(pk=request_at_t0.pk),
+            invoice_request=InvoiceRequest.objects.for_system().get(pk=request_at_t0.pk),
             by=request_at_t0.consumer,
             at=OPENED,
         ),
     )
     assert not any(isinstance(r, Exception) for r in results), results
-    ticket = UrgeTicket.objects.get()
+    ticket = UrgeTicket.objects.for_system().get()
     assert ticket.urge_count == 1
-    assert HistoryEntry.objects.filter(action="ticket_opened").count() == 1
+    assert HistoryEntry.objects.for_system().filter(action="ticket_opened").count() == 1
 
 
 def test_two_flag_runs_at_once_record_one_penalty_per_ticket(backlog):
@@ -59,8 +61,8 @@ def test_two_flag_runs_at_once_record_one_penalty_per_ticket(backlog):
         lambda: flag_missed_replies(now=DUE + SECOND, batch_size=7),
     )
     assert sum(r["flagged"] for r in results) == 60, results
-    assert Penalty.objects.filter(kind="no_reply").count() == 60
-    assert HistoryEntry.objects.filter(action="ticket_breached").count() == 60
+    assert Penalty.objects.for_system().filter(kind="no_reply").count() == 60
+    assert HistoryEntry.objects.for_system().filter(action="ticket_breached").count() == 60
 
 
 def test_a_run_killed_half_way_leaves_no_trace_and_the_next_run_finishes(backlog):
@@ -70,7 +72,10 @@ def test_a_run_killed_half_way_leaves_no_trace_and_the_next_run_finishes(backlog
     with pytest.raises(Killed), transaction.atomic():
         open_overdue_tickets(now=OPENED, batch_size=10, budget_seconds=0)
         raise Killed  # the worker dies before the batch commits
-    assert not UrgeTicket.objects.exists() and not HistoryEntry.objects.exists()
+    assert (
+        not UrgeTicket.objects.for_system().exists()
+        and not HistoryEntry.objects.for_system().exists()
+    )
     assert open_overdue_tickets(now=OPENED)["opened"] == 60
     assert open_overdue_tickets(now=OPENED)["opened"] == 0
 
@@ -92,7 +97,7 @@ def test_the_job_never_opens_a_ticket_for_a_request_being_issued(request_at_t0, 
         try:
             with time_machine.travel(OPENED, tick=False), transaction.atomic():
                 invoice_request_issue(
-                    invoice_request=InvoiceRequest.objects.get(pk=request_at_t0.pk),
+                    invoice_request=InvoiceRequest.objects.for_system().get(pk=request_at_t0.pk),
                     by=merchant,
                     file=pdf(),
                     invoice_number="12345678901234567890",
@@ -111,6 +116,6 @@ def test_the_job_never_opens_a_ticket_for_a_request_being_issued(request_at_t0, 
     thread.join(10)
     # Then it leaves the request alone, and once the upload commits there is nothing to open
     assert opened["opened"] == 0
-    assert InvoiceRequest.objects.get(pk=request_at_t0.pk).state == "issued"
+    assert InvoiceRequest.objects.for_system().get(pk=request_at_t0.pk).state == "issued"
     assert open_overdue_tickets(now=OPENED + SECOND)["opened"] == 0
-    assert not UrgeTicket.objects.exists()
+    assert not UrgeTicket.objects.for_system().exists()

@@ -7,12 +7,12 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from invoices.models import HistoryEntry
+from core.errors import DomainError
+from core.models import HistoryEntry, OutboxMessage
 from invoices.rollout import shops_set_new_flow
-from jdpop.errors import DomainError
 from tests.factories import InvoiceRequestFactory, ShopFactory
 from tickets.jobs import open_overdue_tickets
-from tickets.models import OutboxMessage, UrgeTicket
+from tickets.models import UrgeTicket
 from tickets.services import ticket_urge
 
 from .conftest import DAY, SECOND, T0
@@ -23,18 +23,18 @@ OVERDUE = settings.JDPOP_OVERDUE_AFTER
 
 def test_exactly_ten_days_is_not_yet_overdue(request_at_t0):
     assert open_overdue_tickets(now=T0 + OVERDUE)["opened"] == 0
-    assert not UrgeTicket.objects.exists()
+    assert not UrgeTicket.objects.for_system().exists()
 
 
 def test_one_second_past_ten_days_opens_one_ticket_with_history_and_message(request_at_t0):
     now = T0 + OVERDUE + SECOND
     assert open_overdue_tickets(now=now)["opened"] == 1
-    ticket = UrgeTicket.objects.get()
+    ticket = UrgeTicket.objects.for_system().get()
     assert ticket.request_id == request_at_t0.pk
     assert ticket.state == "awaiting_reply" and ticket.opened_via == "job"
     assert ticket.opened_at == now
     assert ticket.reply_due_at == now + settings.JDPOP_REPLY_WINDOW
-    entry = HistoryEntry.objects.get(subject="ticket")
+    entry = HistoryEntry.objects.for_system().get(subject="ticket")
     assert (entry.action, entry.state_to, entry.subject_id) == (
         "ticket_opened",
         "awaiting_reply",
@@ -47,8 +47,8 @@ def test_running_the_job_again_changes_nothing(request_at_t0):
     now = T0 + OVERDUE + SECOND
     open_overdue_tickets(now=now)
     assert open_overdue_tickets(now=now + DAY)["opened"] == 0
-    assert UrgeTicket.objects.count() == 1
-    assert HistoryEntry.objects.filter(subject="ticket").count() == 1
+    assert UrgeTicket.objects.for_system().count() == 1
+    assert HistoryEntry.objects.for_system().filter(subject="ticket").count() == 1
 
 
 def test_no_ticket_on_the_old_flow():
@@ -75,7 +75,7 @@ def test_a_reissue_has_its_own_clock(shop):
     )
     assert open_overdue_tickets(now=T0 + OVERDUE + SECOND)["opened"] == 0
     assert open_overdue_tickets(now=T0 + 5 * DAY + OVERDUE + SECOND)["opened"] == 1
-    assert UrgeTicket.objects.get().request_id == reissue.pk
+    assert UrgeTicket.objects.for_system().get().request_id == reissue.pk
 
 
 def test_issued_and_refused_requests_get_no_ticket(shop):
@@ -97,10 +97,10 @@ def test_runs_just_before_and_after_midnight_china_time(shop):
     a = InvoiceRequestFactory(order__shop=shop, requested_at=late)
     b = InvoiceRequestFactory(order__shop=shop, requested_at=early)
     assert open_overdue_tickets(now=late + OVERDUE + SECOND)["opened"] == 1  # 00:00:00
-    assert UrgeTicket.objects.get().request_id == a.pk
+    assert UrgeTicket.objects.for_system().get().request_id == a.pk
     assert open_overdue_tickets(now=early + OVERDUE)["opened"] == 0  # still exactly due
     assert open_overdue_tickets(now=early + OVERDUE + SECOND)["opened"] == 1
-    assert set(UrgeTicket.objects.values_list("request_id", flat=True)) == {a.pk, b.pk}
+    assert set(UrgeTicket.objects.for_system().values_list("request_id", flat=True)) == {a.pk, b.pk}
 
 
 def test_the_job_works_in_batches_until_the_backlog_is_done(shop):
@@ -109,7 +109,7 @@ def test_the_job_works_in_batches_until_the_backlog_is_done(shop):
         InvoiceRequestFactory(order__shop=shop, requested_at=T0)
     result = open_overdue_tickets(now=T0 + 11 * DAY, batch_size=3)
     assert result == {"opened": 7, "batches": 3}
-    assert UrgeTicket.objects.count() == 7
+    assert UrgeTicket.objects.for_system().count() == 7
 
 
 def test_batches_step_over_requests_the_consumer_already_urged(shop):
@@ -120,7 +120,9 @@ def test_batches_step_over_requests_the_consumer_already_urged(shop):
     for r in requests[1::2]:
         ticket_urge(invoice_request=r, by=r.consumer, at=now)
     assert open_overdue_tickets(now=now, batch_size=2) == {"opened": 4, "batches": 3}
-    assert set(UrgeTicket.objects.values_list("request_id", flat=True)) == {r.pk for r in requests}
+    assert set(UrgeTicket.objects.for_system().values_list("request_id", flat=True)) == {
+        r.pk for r in requests
+    }
 
 
 def test_a_run_out_of_time_leaves_the_rest_to_the_next_run(shop):
@@ -156,21 +158,21 @@ def test_urging_an_overdue_request_opens_the_ticket_at_once(request_at_t0):
 def test_urging_again_counts_but_does_not_move_the_deadline(request_at_t0):
     now = T0 + OVERDUE + SECOND
     open_overdue_tickets(now=now)
-    due = UrgeTicket.objects.get().reply_due_at
+    due = UrgeTicket.objects.for_system().get().reply_due_at
     ticket_urge(invoice_request=request_at_t0, by=request_at_t0.consumer, at=now + 3600 * SECOND)
     ticket = ticket_urge(
         invoice_request=request_at_t0, by=request_at_t0.consumer, at=now + 7200 * SECOND
     )
     assert ticket.urge_count == 2 and ticket.reply_due_at == due
-    assert UrgeTicket.objects.count() == 1
-    assert HistoryEntry.objects.filter(action="ticket_urged").count() == 2
+    assert UrgeTicket.objects.for_system().count() == 1
+    assert HistoryEntry.objects.for_system().filter(action="ticket_urged").count() == 2
 
 
 def test_urging_before_ten_days_is_refused_and_changes_nothing(request_at_t0):
     with pytest.raises(DomainError) as e:
         ticket_urge(invoice_request=request_at_t0, by=request_at_t0.consumer, at=T0 + OVERDUE)
     assert e.value.code == "not_overdue"
-    assert not UrgeTicket.objects.exists()
+    assert not UrgeTicket.objects.for_system().exists()
 
 
 def test_only_the_requests_consumer_may_urge(request_at_t0, merchant):

@@ -10,7 +10,8 @@ import time_machine
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from invoices.models import InvoiceRequest, ShopMembership
+from core.models import ShopMembership
+from invoices.models import InvoiceRequest
 from tests.factories import PDF_BYTES, InvoiceRequestFactory, ShopFactory, merchant_of
 from tickets.jobs import flag_missed_replies, open_overdue_tickets
 from tickets.models import TicketReply, UrgeTicket
@@ -30,7 +31,7 @@ def urge_url(r: InvoiceRequest) -> str:
 @pytest.fixture
 def ticket(request_at_t0) -> UrgeTicket:
     open_overdue_tickets(now=OPENED)
-    return UrgeTicket.objects.select_related("request").get()
+    return UrgeTicket.objects.for_system().select_related("request").get()
 
 
 def reply_post(**overrides) -> dict:
@@ -64,7 +65,7 @@ def test_urging_from_the_page_opens_the_ticket_with_a_24_hour_deadline(client, r
     with time_machine.travel(OPENED, tick=False):
         response = client.post(urge_url(request_at_t0), follow=True)
     assert response.redirect_chain == [(f"/my/invoices/{request_at_t0.pk}/", 302)]
-    ticket = UrgeTicket.objects.get(request=request_at_t0)
+    ticket = UrgeTicket.objects.for_system().get(request=request_at_t0)
     assert (ticket.opened_via, ticket.urge_count, ticket.reply_due_at) == ("consumer", 1, DUE)
     # The page says so, and shows the ticket with its deadline in China time
     assert "2026-11-12 09:30" in response.text  # DUE = 2026-11-12 09:30:01 in Asia/Shanghai
@@ -91,7 +92,7 @@ def test_urging_before_the_request_is_overdue_is_refused_and_opens_nothing(clien
         response = client.post(urge_url(request_at_t0), follow=True)
     assert response.status_code == 200
     assert [m.tags for m in response.context["messages"]] == ["error"]
-    assert not UrgeTicket.objects.exists()
+    assert not UrgeTicket.objects.for_system().exists()
 
 
 def test_a_consumer_cannot_urge_or_see_another_consumers_ticket(client, ticket):
@@ -230,7 +231,7 @@ def test_reply_errors_are_shown_and_nothing_is_sent(client, ticket, merchant):
     assert "confirm" in unconfirmed.context["form"].errors
     # the error is on the page, next to the field, and the merchant's note is kept
     assert 'class="errorlist' in no_date.text and "约定开票日期" in no_date.text
-    assert not TicketReply.objects.exists()
+    assert not TicketReply.objects.for_system().exists()
     ticket.refresh_from_db()
     assert ticket.state == "awaiting_reply"
 
@@ -252,7 +253,7 @@ def test_a_reply_with_an_attachment_can_be_downloaded_by_both_sides_only(client,
             f"/merchant/tickets/{ticket.pk}/reply",
             reply_post(attachment=SimpleUploadedFile("chat.pdf", PDF_BYTES)),
         )
-    reply = TicketReply.objects.get()
+    reply = TicketReply.objects.for_system().get()
     url = f"/tickets/replies/{reply.pk}/attachment"
     for user, status in [
         (merchant, 200),
@@ -273,7 +274,7 @@ def test_a_merchant_of_another_shop_gets_404_on_the_ticket_and_its_reply(client,
         assert client.get(f"/merchant/tickets/{ticket.pk}/").status_code == 404
         assert client.post(f"/merchant/tickets/{ticket.pk}/reply", reply_post()).status_code == 404
         assert ticket.request.order.number not in client.get("/merchant/tickets/").text
-    assert not TicketReply.objects.exists()
+    assert not TicketReply.objects.for_system().exists()
 
 
 def test_a_viewer_sees_the_ticket_but_cannot_reply(client, ticket, shop):
@@ -283,7 +284,7 @@ def test_a_viewer_sees_the_ticket_but_cannot_reply(client, ticket, shop):
         page = client.get(f"/merchant/tickets/{ticket.pk}/")
         assert page.status_code == 200 and 'name="confirm"' not in page.text
         assert client.post(f"/merchant/tickets/{ticket.pk}/reply", reply_post()).status_code == 403
-    assert not TicketReply.objects.exists()
+    assert not TicketReply.objects.for_system().exists()
 
 
 def test_a_correction_is_a_new_dated_reply(client, ticket, merchant):
@@ -296,7 +297,10 @@ def test_a_correction_is_a_new_dated_reply(client, ticket, merchant):
             url, reply_post(resolution="cannot_issue", note="顾客同意不开", promised_date=None)
         )
         page = client.get(f"/merchant/tickets/{ticket.pk}/")
-    assert [r.resolution for r in TicketReply.objects.all()] == ["date_agreed", "cannot_issue"]
+    assert [r.resolution for r in TicketReply.objects.for_system().all()] == [
+        "date_agreed",
+        "cannot_issue",
+    ]
     assert "约定开票日期" in page.text and "顾客同意不开" in page.text
 
 

@@ -10,11 +10,12 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from invoices.models import HistoryEntry
+from core.models import HistoryEntry
 from invoices.services import invoice_request_issue
+from penalties.models import Penalty
 from tests.factories import merchant_of
 from tickets.jobs import flag_missed_replies, open_overdue_tickets
-from tickets.models import Penalty, TicketReply, UrgeTicket
+from tickets.models import TicketReply, UrgeTicket
 from tickets.services import reply_requirements, ticket_reply
 
 from .conftest import DAY, SECOND, T0, pdf
@@ -27,7 +28,7 @@ DUE = OPENED + settings.JDPOP_REPLY_WINDOW
 @pytest.fixture
 def ticket(request_at_t0) -> UrgeTicket:
     open_overdue_tickets(now=OPENED)
-    return UrgeTicket.objects.get()
+    return UrgeTicket.objects.for_system().get()
 
 
 def reply(ticket, merchant, at, resolution="no_invoice_needed", **kw):
@@ -39,8 +40,8 @@ def test_a_reply_one_second_before_the_deadline_is_on_time(ticket, merchant):
     r = reply(ticket, merchant, DUE - SECOND)
     ticket.refresh_from_db()
     assert (ticket.state, ticket.sla, ticket.resolution) == ("answered", "met", "no_invoice_needed")
-    assert not r.late and not Penalty.objects.exists()
-    entry = HistoryEntry.objects.get(action="ticket_replied")
+    assert not r.late and not Penalty.objects.for_system().exists()
+    entry = HistoryEntry.objects.for_system().get(action="ticket_replied")
     assert (entry.state_from, entry.state_to) == ("awaiting_reply", "answered")
 
 
@@ -54,7 +55,7 @@ def test_a_reply_one_second_late_is_accepted_marked_late_and_penalised(ticket, m
     r = reply(ticket, merchant, DUE + SECOND)
     ticket.refresh_from_db()
     assert (ticket.state, ticket.sla) == ("answered", "late") and r.late
-    penalty = Penalty.objects.get()
+    penalty = Penalty.objects.for_system().get()
     assert (penalty.kind, penalty.ticket_id, penalty.state) == ("late_reply", ticket.pk, "proposed")
 
 
@@ -62,14 +63,14 @@ def test_a_correction_is_a_new_entry_and_the_sla_stays(ticket, merchant):
     reply(ticket, merchant, DUE - SECOND)
     reply(ticket, merchant, DUE + DAY, resolution="cannot_issue", note="税控盘故障")
     ticket.refresh_from_db()
-    assert TicketReply.objects.filter(ticket=ticket).count() == 2
+    assert TicketReply.objects.for_system().filter(ticket=ticket).count() == 2
     assert (ticket.sla, ticket.resolution, ticket.resolution_note) == (
         "met",
         "cannot_issue",
         "税控盘故障",
     )
-    assert not Penalty.objects.exists()
-    assert HistoryEntry.objects.filter(action="ticket_reply_added").count() == 1
+    assert not Penalty.objects.for_system().exists()
+    assert HistoryEntry.objects.for_system().filter(action="ticket_reply_added").count() == 1
 
 
 def test_issued_is_refused_until_the_invoice_is_uploaded(ticket, merchant):
@@ -77,7 +78,7 @@ def test_issued_is_refused_until_the_invoice_is_uploaded(ticket, merchant):
         reply(ticket, merchant, DUE - SECOND, resolution="issued", note="")
     assert "resolution" in e.value.message_dict
     ticket.refresh_from_db()
-    assert ticket.state == "awaiting_reply" and not TicketReply.objects.exists()
+    assert ticket.state == "awaiting_reply" and not TicketReply.objects.for_system().exists()
 
 
 @pytest.mark.parametrize("resolution", ["no_invoice_needed", "cannot_issue", "date_agreed"])
@@ -147,7 +148,7 @@ def test_uploading_the_invoice_answers_the_ticket_as_issued(ticket, merchant):
         )
     ticket.refresh_from_db()
     assert (ticket.state, ticket.sla, ticket.resolution) == ("answered", "met", "issued")
-    assert TicketReply.objects.get().resolution == "issued"
+    assert TicketReply.objects.for_system().get().resolution == "issued"
 
 
 def test_uploading_keeps_a_pending_promise(ticket, merchant):
@@ -171,7 +172,7 @@ def test_a_reply_after_the_job_breached_the_ticket_is_kept_but_changes_no_sla(ti
     r = reply(ticket, merchant, DUE + DAY)
     ticket.refresh_from_db()
     assert (ticket.state, ticket.sla) == ("breached", "missed") and r.late
-    assert list(Penalty.objects.values_list("kind", flat=True)) == ["no_reply"]
+    assert list(Penalty.objects.for_system().values_list("kind", flat=True)) == ["no_reply"]
 
 
 def test_a_bad_attachment_is_refused_and_nothing_is_written(ticket, merchant):
@@ -181,7 +182,7 @@ def test_a_bad_attachment_is_refused_and_nothing_is_written(ticket, merchant):
     with pytest.raises(ValidationError) as e:
         reply(ticket, merchant, DUE - SECOND, attachment=bad)
     assert "attachment" in e.value.message_dict
-    assert not TicketReply.objects.exists()
+    assert not TicketReply.objects.for_system().exists()
 
 
 def test_today_is_the_date_in_china_not_in_utc(ticket, merchant):
@@ -225,21 +226,21 @@ def test_uploading_after_the_ticket_was_breached_records_the_answer_late(ticket,
     ticket.refresh_from_db()
     assert (ticket.state, ticket.sla, ticket.promise_state) == ("breached", "missed", "kept")
     assert ticket.resolution == "issued" and ticket.answered_at is None
-    last = TicketReply.objects.filter(ticket=ticket).last()
+    last = TicketReply.objects.for_system().filter(ticket=ticket).last()
     assert (last.resolution, last.late) == ("issued", True)
-    assert list(Penalty.objects.values_list("kind", flat=True)) == ["no_reply"]
+    assert list(Penalty.objects.for_system().values_list("kind", flat=True)) == ["no_reply"]
 
 
 def test_a_late_first_reply_is_penalised_once_however_many_corrections(ticket, merchant):
     reply(ticket, merchant, DUE + SECOND)
     reply(ticket, merchant, DUE + DAY, resolution="cannot_issue", note="税控盘故障")
-    assert Penalty.objects.filter(kind="late_reply").count() == 1
-    assert list(TicketReply.objects.values_list("late", flat=True)) == [True, True]
+    assert Penalty.objects.for_system().filter(kind="late_reply").count() == 1
+    assert list(TicketReply.objects.for_system().values_list("late", flat=True)) == [True, True]
 
 
 def test_a_reply_is_recorded_in_the_history_with_its_content(ticket, merchant):
     reply(ticket, merchant, DUE - SECOND, resolution="date_agreed", promised_date=date(2026, 12, 1))
-    entry = HistoryEntry.objects.get(action="ticket_replied")
+    entry = HistoryEntry.objects.for_system().get(action="ticket_replied")
     assert entry.actor == merchant and entry.subject_id == ticket.pk
     assert entry.data["resolution"] == "date_agreed"
     assert entry.data["promised_date"] == "2026-12-01" and entry.data["sla"] == "met"

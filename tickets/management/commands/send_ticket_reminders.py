@@ -1,8 +1,7 @@
 """`manage.py send_ticket_reminders [--as-of ISO 8601]`: run the job once, print one JSON line."""
 
-from tickets.runs import JobCommand
+from core.jobs import JobCommand
 
 
 class Command(JobCommand):
     job = "send_ticket_reminders"
-    help = "Queue the reminders of tickets whose reply deadline is near."

@@ -1,0 +1,26 @@
+"""Reads about invoice requests that pages and the API share (scoping itself is the models'
+`for_merchant` / `for_consumer`, see `core.scoping`)."""
+
+from __future__ import annotations
+
+from .models import InvoiceRequest, Order
+
+LIVE_STATES = (InvoiceRequest.State.PENDING, InvoiceRequest.State.ISSUED)
+
+
+def reissue_target(order: Order) -> tuple[InvoiceRequest | None, InvoiceRequest | None]:
+    """The order's latest request, and the request a new one would re-issue (补开): the latest
+    one if it ended without an invoice (refused or withdrawn), else None."""
+    previous = order.invoice_requests.order_by("-requested_at", "-id").first()
+    if previous is not None and previous.state in InvoiceRequest.REISSUABLE_STATES:
+        return previous, previous
+    return previous, None
+
+
+def can_reissue(invoice_request: InvoiceRequest) -> bool:
+    """The consumer may ask for a re-issue of this request: it ended without an invoice and no
+    other request of the order is live."""
+    return (
+        invoice_request.state in InvoiceRequest.REISSUABLE_STATES
+        and not invoice_request.order.invoice_requests.filter(state__in=LIVE_STATES).exists()
+    )

@@ -1,0 +1,8 @@
+"""What the invoices app tells the apps above it, without knowing them (they connect at
+start-up, in their `AppConfig.ready`). Receivers run inside the sender's transaction: what
+they write commits or rolls back with the change itself."""
+
+from django.dispatch import Signal
+
+# The merchant uploaded the invoice: kwargs invoice_request, by, at.
+invoice_issued = Signal()

@@ -1,0 +1,53 @@
+"""/healthz check of the urge tickets (spec 4.2): does the opening job miss overdue requests?"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from core.models import JobRun
+from invoices.models import InvoiceRequest
+from invoices.overdue import overdue_q
+
+
+def health_overdue_without_ticket() -> dict:
+    """Overdue pending requests of new-flow shops that have no urge ticket yet.
+
+    A few are normal between two runs of the opening job; one that was overdue both longer than
+    JDPOP_JOB_STALE_AFTER and before the job's last successful run means the job is missing
+    requests, and is not ok (a job that stopped running shows in the "jobs" check). Only requests
+    that fell overdue within JDPOP_HEALTH_OVERDUE_LOOKBACK are looked at, so that the check
+    stays a short index range however many overdue requests (with tickets) pile up.
+    """
+    now = timezone.now()
+    grace = now - settings.JDPOP_JOB_STALE_AFTER
+    # Only a request that was already overdue when the opening job last succeeded is a miss:
+    # right after a fresh start (or a deploy) the backlog is the job's next run, not a fault.
+    last_ok = (
+        JobRun.objects.filter(name="open_overdue_tickets", ok=True)
+        .order_by("-finished_at")
+        .values_list("as_of", flat=True)
+        .first()
+    )
+    cutoff = min(grace, last_ok) if last_ok is not None else None
+    lookback = settings.JDPOP_HEALTH_OVERDUE_LOOKBACK
+    counts = (
+        InvoiceRequest.objects.for_system()
+        .filter(
+            overdue_q(now),
+            overdue_at__gte=now - lookback,
+            shop__new_flow_since__isnull=False,
+            urge_ticket__isnull=True,
+        )
+        .aggregate(
+            count=Count("id"),
+            late=Count("id", filter=Q(overdue_at__lt=cutoff or now - lookback)),
+        )
+    )
+    return {
+        "ok": counts["late"] == 0,
+        "count": counts["count"],
+        "past_grace": counts["late"],
+        "lookback_hours": round(lookback.total_seconds() / 3600, 1),
+    }

@@ -1,0 +1,183 @@
+"""Opening urge tickets (spec 4.1–4.2): the one code path for the beat job and the consumer's
+催开票 button, exactly once per request, whoever gets there first.
+
+A batch is a few set-based statements in one transaction, the same on PostgreSQL and SQLite:
+
+1. claim the overdue requests of new-flow shops that have no ticket yet, oldest first, after a
+   cursor (PostgreSQL: `FOR NO KEY UPDATE SKIP LOCKED`, so a request being issued or urged by
+   another transaction right now is left to it, and two jobs at once split the work);
+2. insert their tickets with `ON CONFLICT (request_id) DO NOTHING RETURNING`: the unique key,
+   not a check in Python, makes a second ticket impossible;
+3. append the "ticket opened" history rows and queue the "ticket opened" messages (unique
+   outbox keys) for exactly the tickets that statement created.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.errors import DomainError
+from core.history import actor_or_none, history_record, history_rows
+from core.outbox import outbox_put
+from invoices.models import InvoiceRequest
+from invoices.overdue import is_overdue, overdue_q
+
+from ..models import UrgeTicket
+from ..rules import reply_due_at
+
+Cursor = tuple[datetime, int]  # (overdue_at, request id) of the last request a batch looked at
+
+_INSERT = """
+INSERT INTO {ticket} (request_id, shop_id, state, opened_at, opened_via, reply_due_at,
+                      urge_count, sla, resolution, resolution_note, promise_state)
+SELECT r.id, r.shop_id, %s, %s, %s, %s, 0, '', '', '', ''
+FROM {request} r WHERE r.id IN ({ids})
+ON CONFLICT (request_id) DO NOTHING
+RETURNING id, request_id, shop_id
+"""
+
+
+def _candidates(
+    *, now: datetime, request_ids: Sequence[int] | None, after: Cursor | None, limit: int
+) -> list[tuple[int, datetime]]:
+    """Step 1: the claimed overdue requests without a ticket, as (id, overdue_at)."""
+    has_ticket = Exists(UrgeTicket.objects.filter(request_id=OuterRef("pk")))
+    qs = InvoiceRequest.objects.for_system().filter(
+        overdue_q(now), ~has_ticket, shop__new_flow_since__isnull=False
+    )
+    if request_ids is not None:
+        qs = qs.filter(pk__in=request_ids)
+    if after is not None:
+        qs = qs.filter(Q(overdue_at__gt=after[0]) | Q(overdue_at=after[0], pk__gt=after[1]))
+    claimed = qs.order_by("overdue_at", "pk").select_for_update(
+        no_key=True, skip_locked=True, of=("self",)
+    )
+    return list(claimed.values_list("pk", "overdue_at")[:limit])
+
+
+def _insert_tickets(ids: list[int], *, now: datetime, via: str) -> list[tuple[int, int, int]]:
+    """Step 2: (ticket id, request id, shop id) of the tickets this statement created."""
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = _INSERT.format(
+        ticket=UrgeTicket._meta.db_table,
+        request=InvoiceRequest._meta.db_table,
+        ids=", ".join(["%s"] * len(ids)),
+    )
+    params = [UrgeTicket.State.AWAITING_REPLY, adapt(now), via, adapt(reply_due_at(now)), *ids]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def tickets_open_batch(
+    *,
+    request_ids: Sequence[int] | None = None,
+    now: datetime,
+    via: str,
+    by: AbstractBaseUser | None = None,
+    limit: int = 5000,
+    after: Cursor | None = None,
+) -> tuple[list[tuple[int, int]], Cursor | None]:
+    """Open the tickets of up to `limit` overdue requests (all, or those of `request_ids`),
+    with their history and "ticket opened" messages, in the caller's transaction or one of its
+    own. Returns (ticket id, request id) of the tickets it created, and the cursor of the last
+    request it looked at, or None when it looked at fewer than `limit` (nothing left), so that
+    the job's next batch starts after it."""
+    if request_ids is not None and not request_ids:
+        return [], None
+    with transaction.atomic():
+        candidates = _candidates(now=now, request_ids=request_ids, after=after, limit=limit)
+        if not candidates:
+            return [], None
+        opened = _insert_tickets([pk for pk, _due in candidates], now=now, via=via)
+        history_rows(
+            [
+                {
+                    "request_id": request_id,
+                    "subject": "ticket",
+                    "subject_id": ticket_id,
+                    "actor": actor_or_none(by),
+                    "action": "ticket_opened",
+                    "state_to": UrgeTicket.State.AWAITING_REPLY,
+                    "data": {"via": via},
+                }
+                for ticket_id, request_id, _shop in opened
+            ],
+            at=now,
+        )
+        outbox_put(
+            (
+                (
+                    f"ticket:{ticket_id}:opened",
+                    "ticket_opened",
+                    {"ticket_id": ticket_id, "request_id": request_id, "shop_id": shop_id},
+                )
+                for ticket_id, request_id, shop_id in opened
+            ),
+            at=now,
+        )
+    created = [(ticket_id, request_id) for ticket_id, request_id, _shop in opened]
+    if len(candidates) < limit:
+        return created, None
+    last_id, last_due = candidates[-1]
+    return created, (last_due, last_id)
+
+
+def tickets_open(
+    *,
+    request_ids: Sequence[int] | None,
+    now: datetime,
+    via: str,
+    by: AbstractBaseUser | None = None,
+    limit: int = 5000,
+) -> list[tuple[int, int]]:
+    """`tickets_open_batch` without the cursor: (ticket id, request id) of the tickets opened."""
+    return tickets_open_batch(request_ids=request_ids, now=now, via=via, by=by, limit=limit)[0]
+
+
+def ticket_urge(
+    *, invoice_request: InvoiceRequest, by: AbstractBaseUser, at: datetime | None = None
+) -> UrgeTicket:
+    """The consumer presses 催开票 on an overdue request (spec 4.2): the ticket opens at once if
+    the job has not opened it; each press is counted and never moves the reply deadline."""
+    at = at or timezone.now()
+    if invoice_request.consumer_id != by.pk:
+        raise InvoiceRequest.DoesNotExist
+    tickets = UrgeTicket.objects.for_system()
+    with transaction.atomic():
+        # NO KEY UPDATE: the ticket's own insert checks its foreign key with KEY SHARE.
+        fresh = (
+            InvoiceRequest.objects.for_system()
+            .select_for_update(no_key=True)
+            .get(pk=invoice_request.pk)
+        )
+        if not is_overdue(fresh, at):
+            raise DomainError(
+                "not_overdue",
+                _(
+                    "You can urge the merchant once the invoice is more than %(days)d days "
+                    "overdue and still not issued."
+                )
+                % {"days": settings.JDPOP_OVERDUE_AFTER.days},
+            )
+        tickets_open(request_ids=[fresh.pk], now=at, via="consumer", by=by)
+        tickets.filter(request_id=fresh.pk).update(urge_count=F("urge_count") + 1, last_urged_at=at)
+        ticket = tickets.get(request_id=fresh.pk)
+        history_record(
+            request_id=fresh.pk,
+            subject="ticket",
+            subject_id=ticket.pk,
+            actor=by,
+            action="ticket_urged",
+            data={"urge_count": ticket.urge_count},
+            at=at,
+        )
+    return ticket

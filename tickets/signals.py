@@ -1,0 +1,14 @@
+"""What the tickets app tells the apps above it (penalties, notifications), without knowing
+them: they connect at start-up. Receivers run inside the sender's transaction and may return a
+dict of counts, which the jobs add to what they report."""
+
+from django.dispatch import Signal
+
+# The job breached tickets whose window passed unanswered: kwargs rows (dicts with id,
+# request_id, shop_id, reply_due_at), at.
+tickets_breached = Signal()
+# The job found promises whose date ended with no invoice: kwargs rows (id, request_id, shop_id,
+# promised_date), at.
+promises_broken = Signal()
+# A ticket's first answer came after its window: kwargs ticket, reply, at.
+reply_late = Signal()
