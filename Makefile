@@ -43,6 +43,7 @@ browser:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## make messages: refresh the Chinese catalogue after changing strings (needs gettext)
 messages: $(STAMP)
