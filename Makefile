@@ -16,9 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Development defaults for every command run by hand after `make run` (the environment wins).
+.env:
+	printf '# Written by make run: development defaults. The environment overrides them.\nDJANGO_DEBUG=1\n' > .env
+
 ## make run: install, migrate, load demo data, serve on http://127.0.0.1:8000 with worker + beat
 run: export DJANGO_DEBUG ?= 1
-run: $(STAMP)
+run: .env $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty --shops 3 --requests 300
 	@echo ""

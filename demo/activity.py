@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from core.clock import china_date
 from core.models import ShopMembership
 from disputes.models import Dispute
 from disputes.services import dispute_open, dispute_opening_problem
@@ -50,7 +51,7 @@ def demo_activity(*, now: datetime | None = None, disputes: int = 3) -> dict[str
                 by=by,
                 resolution="date_agreed",
                 note="已与顾客电话沟通，约定次日开具",
-                promised_date=(timezone.localtime(at) + DAY).date(),
+                promised_date=china_date(at) + DAY,
                 at=at,
             )
         else:

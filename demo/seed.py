@@ -25,6 +25,7 @@ from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 
+from core.clock import in_china
 from core.models import HistoryEntry, Shop, ShopMembership
 from core.roles import ARBITRATOR_GROUP
 from invoices.models import InvoiceRequest, Order, ShopFlowChange
@@ -83,8 +84,7 @@ def demo_logins_exist() -> bool:
 
 def demo_base_time(now: datetime | None = None) -> datetime:
     """The instant demo ages count back from: the start of today, China time."""
-    local = timezone.localtime(now or timezone.now())
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return in_china(now or timezone.now()).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _batched(items: Iterable, size: int) -> Iterator[list]:

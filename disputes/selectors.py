@@ -12,8 +12,8 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
-from django.utils import timezone
 
+from core.clock import in_china
 from invoices.models import InvoiceRequest
 
 from .models import Dispute, Evidence
@@ -116,7 +116,7 @@ def dispute_progress(dispute: Dispute) -> Progress:
         state_label=str(dispute.get_state_display()),
         whose_move=dispute.whose_move,
         whose_move_label=str(Dispute.Whose(dispute.whose_move).label),
-        deadline=timezone.localtime(deadline) if deadline else None,
+        deadline=in_china(deadline) if deadline else None,
         verdict_label=str(dispute.get_verdict_display()) if dispute.verdict else "",
         reason_code_label=str(dispute.get_reason_code_display()) if dispute.reason_code else "",
         reason=dispute.reason,

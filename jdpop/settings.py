@@ -14,8 +14,9 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 # `make run` writes the development defaults here (DJANGO_DEBUG=1), so that every command the
 # README shows works as pasted; the environment always wins over the file.
-if (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+ENV_FILE = Path(environ.Env().str("JDPOP_ENV_FILE", default=str(BASE_DIR / ".env")))
+if ENV_FILE.is_file():
+    environ.Env.read_env(ENV_FILE, overwrite=False)
 VAR_DIR = Path(environ.Env().str("JDPOP_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()

@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("jdpop.api")),
+    path("", include("core.urls")),
     path("", include("disputes.urls")),
     path("", include("invoices.urls")),
     path("", include("tickets.urls")),
