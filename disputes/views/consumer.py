@@ -59,7 +59,7 @@ def my_dispute_open(request: HttpRequest, pk: int) -> HttpResponse:
     form = OpenDisputeForm(
         request.POST if request.method == "POST" else None, initial={"kind": kind}
     )
-    status = 200
+    status, problem = 200, None
     if request.method == "POST":
         sent = submit(
             form,
@@ -74,16 +74,15 @@ def my_dispute_open(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Your dispute was opened."))
             return redirect("my-dispute", pk=sent.result.pk)
         status = sent.status
-    else:
+    else:  # say up front why it cannot be opened (the form is not bound yet)
         problem = services.dispute_opening_problem(request=invoice_request, kind=kind)
-        if problem is not None:
-            form.add_error(None, problem.message)
     return render(
         request,
         "disputes/my_open.html",
         {
             "form": form,
             "r": invoice_request,
+            "problem": problem.message if problem is not None else "",
             "kind_label": Dispute.Kind(kind).label if kind in Dispute.Kind.values else "",
         },
         status=status,
