@@ -62,3 +62,13 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_the_openapi_schema_renders(admin_client):
     response = admin_client.get("/api/schema/")
     assert response.status_code == 200 and b"invoice-requests" in response.content
+
+
+def test_the_env_file_make_run_writes_lets_commands_run_as_pasted(tmp_path):
+    """After `make run` (which writes .env), `.venv/bin/python manage.py ...` needs nothing
+    else in the environment; without the file, production rules apply."""
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_DEBUG=1\n")
+    assert _manage("check", JDPOP_ENV_FILE=str(env_file)).returncode == 0
+    missing = _manage("check", JDPOP_ENV_FILE=str(tmp_path / "none"))
+    assert missing.returncode != 0 and "DJANGO_SECRET_KEY" in missing.stderr
