@@ -12,7 +12,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.forms import Form
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from .errors import DomainError
@@ -55,6 +56,25 @@ def submit(form: Form, action: Callable[[dict[str, Any]], object]) -> Submitted:
     except DomainError as e:
         form.add_error(None, e.message)
         return Submitted(e.status)
+
+
+def form_post(
+    request: HttpRequest,
+    form: Form,
+    action: Callable[[dict[str, Any]], object],
+    *,
+    success: str,
+    done: str | Callable[[Any], str],
+    failed: Callable[[int], HttpResponse],
+) -> HttpResponse:
+    """A page's form post: `submit` it; when the service succeeded, say `success` and redirect
+    to `done` (a URL, or one made from what the service returned), else answer `failed(status)`
+    (the page again, with the errors on `form`)."""
+    sent = submit(form, action)
+    if not sent.ok:
+        return failed(sent.status)
+    messages.success(request, success)
+    return redirect(done(sent.result) if callable(done) else done)
 
 
 def press(request: HttpRequest, action: Callable[[], object], success: str) -> bool:

@@ -4,16 +4,16 @@ owner manages (spec 2, 子账号权限). Other staff read the list; anyone else 
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from .models import Shop, ShopMembership
-from .pages import press, submit
+from .pages import form_post, press
 from .roles import Role, shop_role
 from .staff import shop_staff_remove, shop_staff_set
 
@@ -48,16 +48,16 @@ def shop_staff(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         return _render_staff(request, shop, StaffForm())
     form = StaffForm(request.POST)
-    sent = submit(
+    return form_post(
+        request,
         form,
         lambda data: shop_staff_set(
             shop=shop, by=request.user, username=data["username"], role=data["role"]
         ),
+        success=_("The shop's staff was updated."),
+        done=reverse("shop-staff", args=[pk]),
+        failed=lambda status: _render_staff(request, shop, form, status=status),
     )
-    if sent.ok:
-        messages.success(request, _("The shop's staff was updated."))
-        return redirect("shop-staff", pk=pk)
-    return _render_staff(request, shop, form, status=sent.status)
 
 
 @login_required

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.pages import paginate, press, submit
+from core.pages import form_post, paginate, press
 from core.roles import can_write_for_shop, is_arbitrator, is_merchant
 from core.uploads import serve_upload
 
@@ -92,7 +92,8 @@ def merchant_issue(request: HttpRequest, pk: int) -> HttpResponse:
     """Upload the invoice: the request becomes issued."""
     invoice_request = _merchant_request(request, pk)
     form = IssueForm(request.POST, request.FILES)
-    sent = submit(
+    return form_post(
+        request,
         form,
         lambda data: services.invoice_request_issue(
             invoice_request=invoice_request,
@@ -101,11 +102,12 @@ def merchant_issue(request: HttpRequest, pk: int) -> HttpResponse:
             invoice_code=data["invoice_code"],
             invoice_number=data["invoice_number"],
         ),
+        success=_("Invoice uploaded; the consumer can download it now."),
+        done=reverse("merchant-request", args=[pk]),
+        failed=lambda status: _render_detail(
+            request, _merchant_request(request, pk), status, issue_form=form
+        ),
     )
-    if sent.ok:
-        messages.success(request, _("Invoice uploaded; the consumer can download it now."))
-        return redirect("merchant-request", pk=pk)
-    return _render_detail(request, _merchant_request(request, pk), sent.status, issue_form=form)
 
 
 @login_required
@@ -114,16 +116,18 @@ def merchant_refuse(request: HttpRequest, pk: int) -> HttpResponse:
     """Refuse the request, with a reason."""
     invoice_request = _merchant_request(request, pk)
     form = RefuseForm(request.POST)
-    sent = submit(
+    return form_post(
+        request,
         form,
         lambda data: services.invoice_request_refuse(
             invoice_request=invoice_request, by=request.user, reason=data["reason"]
         ),
+        success=_("The request was refused."),
+        done=reverse("merchant-request", args=[pk]),
+        failed=lambda status: _render_detail(
+            request, _merchant_request(request, pk), status, refuse_form=form
+        ),
     )
-    if sent.ok:
-        messages.success(request, _("The request was refused."))
-        return redirect("merchant-request", pk=pk)
-    return _render_detail(request, _merchant_request(request, pk), sent.status, refuse_form=form)
 
 
 # --- both sides: the invoice file ------------------------------------------------------------
@@ -173,20 +177,23 @@ def my_request_new(request: HttpRequest, order_pk: int) -> HttpResponse:
     if previous:
         initial = {f: getattr(previous, f) for f in InvoiceRequestForm.base_fields}
     form = InvoiceRequestForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        sent = submit(
-            form,
-            lambda data: services.invoice_request_create(
-                consumer=request.user, order=order, data=data, reissue_of=reissue_of
-            ),
-        )
-        if sent.ok:
-            messages.success(request, _("Your invoice request was sent to the shop."))
-            return redirect("my-invoice", pk=sent.result.pk)
-        status = sent.status
-    context = {"form": form, "order": order, "reissue_of": reissue_of, "previous": previous}
-    return render(request, "invoices/my_request_form.html", context, status=status)
+
+    def page(status: int = 200) -> HttpResponse:
+        context = {"form": form, "order": order, "reissue_of": reissue_of, "previous": previous}
+        return render(request, "invoices/my_request_form.html", context, status=status)
+
+    if request.method != "POST":
+        return page()
+    return form_post(
+        request,
+        form,
+        lambda data: services.invoice_request_create(
+            consumer=request.user, order=order, data=data, reissue_of=reissue_of
+        ),
+        success=_("Your invoice request was sent to the shop."),
+        done=lambda created: reverse("my-invoice", args=[created.pk]),
+        failed=page,
+    )
 
 
 @login_required

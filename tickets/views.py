@@ -11,13 +11,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.clock import china_time
 from core.errors import DomainError
-from core.pages import paginate, submit
+from core.pages import form_post, paginate
 from core.roles import can_write_for_shop
 from core.uploads import serve_upload
 from invoices.models import InvoiceRequest
@@ -124,7 +125,8 @@ def merchant_ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a reply: explicit (confirmed) and final; a correction is a new reply."""
     ticket = _merchant_ticket(request, pk)
     form = TicketReplyForm(request.POST, request.FILES)
-    sent = submit(
+    return form_post(
+        request,
         form,
         lambda data: services.ticket_reply(
             ticket=ticket,
@@ -134,12 +136,13 @@ def merchant_ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
             promised_date=data["promised_date"],
             attachment=data["attachment"],
         ),
+        success=_("Your reply was sent. It is final and the consumer sees it."),
+        done=reverse("merchant-ticket", args=[pk]),
+        # Fresh state and replies, e.g. after a conflict.
+        failed=lambda status: _render_detail(
+            request, _merchant_ticket(request, pk), form, status=status
+        ),
     )
-    if sent.ok:
-        messages.success(request, _("Your reply was sent. It is final and the consumer sees it."))
-        return redirect("merchant-ticket", pk=pk)
-    # Fresh state and replies, e.g. after a conflict.
-    return _render_detail(request, _merchant_ticket(request, pk), form, status=sent.status)
 
 
 # --- both sides: a reply's attachment ------------------------------------------------------
