@@ -3,45 +3,35 @@ downloaded by whoever may see them."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.pages import next_or, press, submit
+from core.pages import form_post, press
 from core.uploads import serve_upload
 
 from .. import selectors, services
 from ..forms import EvidenceForm
 from ..models import Evidence
 from .card import CONSUMER, MERCHANT, get_dispute
-from .consumer import render_my_dispute
-from .merchant import render_merchant_dispute
-
-PAGES = {
-    CONSUMER: (render_my_dispute, "my-dispute"),
-    MERCHANT: (render_merchant_dispute, "merchant-dispute"),
-}
+from .page import back_to_dispute, dispute_button, render_again
 
 
 def _evidence_add(request: HttpRequest, pk: int, side: str) -> HttpResponse:
-    render_page, url_name = PAGES[side]
     dispute = get_dispute(request, pk, side)
     form = EvidenceForm(request.POST, request.FILES)
-    sent = submit(
+    return form_post(
+        request,
         form,
         lambda data: services.dispute_evidence_add(
             dispute=dispute, by=request.user, text=data["text"], file=data["file"]
         ),
+        success=_("Evidence added to your draft. Submit it when complete."),
+        done=back_to_dispute(request, pk, side),
+        failed=render_again(request, pk, side, evidence_form=form),
     )
-    if sent.ok:
-        messages.success(request, _("Evidence added to your draft. Submit it when complete."))
-        return redirect(next_or(request, reverse(url_name, args=[pk])))
-    dispute = get_dispute(request, pk, side)
-    return render_page(request, dispute, status=sent.status, evidence_form=form)
 
 
 def _evidence_remove(request: HttpRequest, pk: int, evidence_pk: int, side: str) -> HttpResponse:
@@ -53,17 +43,17 @@ def _evidence_remove(request: HttpRequest, pk: int, evidence_pk: int, side: str)
         lambda: services.dispute_evidence_remove(evidence=evidence, by=request.user),
         _("The draft evidence was removed."),
     )
-    return redirect(next_or(request, reverse(PAGES[side][1], args=[pk])))
+    return redirect(back_to_dispute(request, pk, side))
 
 
 def _evidence_submit(request: HttpRequest, pk: int, side: str) -> HttpResponse:
-    dispute = get_dispute(request, pk, side)
-    press(
+    return dispute_button(
         request,
-        lambda: services.dispute_evidence_submit(dispute=dispute, by=request.user),
+        pk,
+        side,
+        lambda dispute: services.dispute_evidence_submit(dispute=dispute, by=request.user),
         _("Your evidence was submitted. It can no longer be changed."),
     )
-    return redirect(next_or(request, reverse(PAGES[side][1], args=[pk])))
 
 
 @login_required

@@ -3,22 +3,20 @@ with the five plans."""
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.forms import Form
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from core.pages import paginate, submit
-from core.roles import can_write_for_shop
+from core.pages import form_post, paginate
 
 from .. import selectors, services
-from ..forms import AnswerForm, EvidenceForm, plan_requirements
-from ..models import Dispute
-from .card import MERCHANT, dispute_card, get_dispute
+from ..forms import AnswerForm
+from .card import MERCHANT, get_dispute
+from .page import render_again, render_dispute
 
 
 @login_required
@@ -33,25 +31,10 @@ def merchant_disputes(request: HttpRequest) -> HttpResponse:
     )
 
 
-def render_merchant_dispute(
-    request: HttpRequest, dispute: Dispute, status: int = 200, **forms: Form
-) -> HttpResponse:
-    context = {
-        "c": dispute_card(dispute, user=request.user, side=MERCHANT),
-        "r": dispute.request,
-        "can_write": can_write_for_shop(request.user, dispute.shop_id),
-        "form": AnswerForm(),
-        "evidence_form": EvidenceForm(),
-        "requirements": plan_requirements(),
-        **forms,
-    }
-    return render(request, "disputes/merchant_dispute.html", context, status=status)
-
-
 @login_required
 def merchant_dispute_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One dispute of the merchant's shops: progress, the complaint, evidence, the plans."""
-    return render_merchant_dispute(request, get_dispute(request, pk, MERCHANT))
+    return render_dispute(request, get_dispute(request, pk, MERCHANT), MERCHANT)
 
 
 @login_required
@@ -60,7 +43,8 @@ def merchant_dispute_answer(request: HttpRequest, pk: int) -> HttpResponse:
     """Send the plan: explicit (confirmed) and final."""
     dispute = get_dispute(request, pk, MERCHANT)
     form = AnswerForm(request.POST)
-    sent = submit(
+    return form_post(
+        request,
         form,
         lambda data: services.dispute_answer(
             dispute=dispute,
@@ -69,9 +53,7 @@ def merchant_dispute_answer(request: HttpRequest, pk: int) -> HttpResponse:
             plan_date=data["plan_date"],
             note=data["note"],
         ),
+        success=_("Your answer was sent. It is final."),
+        done=reverse("merchant-dispute", args=[pk]),
+        failed=render_again(request, pk, MERCHANT, form=form),
     )
-    if sent.ok:
-        messages.success(request, _("Your answer was sent. It is final."))
-        return redirect("merchant-dispute", pk=pk)
-    dispute = get_dispute(request, pk, MERCHANT)  # fresh, e.g. after a conflict
-    return render_merchant_dispute(request, dispute, status=sent.status, form=form)
