@@ -139,3 +139,24 @@ def action_form(
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         },
     )
+
+
+def ask_then_act(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    objects: Iterable[Any],
+    *,
+    form_class: type[Form],
+    act: Callable[[Any, dict[str, Any]], object],
+    done_message: str,
+    **page: Any,
+) -> TemplateResponse | None:
+    """An admin action that asks for input first: the `action_form` page (`page` is its
+    arguments) until it posts back valid, then `act(obj, cleaned_data)` on each selected
+    object through `act_on_each`."""
+    form = form_class(request.POST if "apply" in request.POST else None)
+    if not (form.is_bound and form.is_valid()):
+        return action_form(model_admin, request, form=form, **page)
+    data = form.cleaned_data
+    act_on_each(model_admin, request, objects, lambda obj: act(obj, data), done_message)
+    return None

@@ -19,7 +19,7 @@ from core.admin_mixins import (
     ReadOnly,
     ReadOnlyInline,
     act_on_each,
-    action_form,
+    ask_then_act,
 )
 from core.changelist import FastChangeListMixin, ShopInputFilter
 from core.roles import is_arbitrator
@@ -132,21 +132,15 @@ class PenaltyAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
     )
     def waive_penalties(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """First a page asking why; then each selected penalty is waived with that note."""
-        form = WaiveForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            note = form.cleaned_data["note"]
-            act_on_each(
-                self,
-                request,
-                queryset,
-                lambda p: services.penalty_waive(penalty=p, by=request.user, note=note),
-                _("%(n)d penalty(ies) waived."),
-            )
-            return None
-        return action_form(
+        return ask_then_act(
             self,
             request,
-            form=form,
+            queryset,
+            form_class=WaiveForm,
+            act=lambda p, data: services.penalty_waive(
+                penalty=p, by=request.user, note=data["note"]
+            ),
+            done_message=_("%(n)d penalty(ies) waived."),
             action="waive_penalties",
             title=_("Waive penalties"),
             intro=_("These penalties will be waived, if they are still proposed:"),
@@ -179,21 +173,15 @@ class UrgeTicketPenaltyAdmin(UrgeTicketAdmin):
     )
     def record_false_reply(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """First a page asking what was false; then one confirmed penalty per ticket."""
-        form = FalseReplyForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            note = form.cleaned_data["note"]
-            act_on_each(
-                self,
-                request,
-                queryset,
-                lambda t: services.penalty_record_false_reply(ticket=t, by=request.user, note=note),
-                _("%(n)d false-reply penalty(ies) recorded."),
-            )
-            return None
-        return action_form(
+        return ask_then_act(
             self,
             request,
-            form=form,
+            queryset,
+            form_class=FalseReplyForm,
+            act=lambda t, data: services.penalty_record_false_reply(
+                ticket=t, by=request.user, note=data["note"]
+            ),
+            done_message=_("%(n)d false-reply penalty(ies) recorded."),
             action="record_false_reply",
             title=_("Record a false reply (乱填)"),
             intro=_(
