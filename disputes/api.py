@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import validated
 from invoices.models import InvoiceRequest
 
 from . import selectors, services
@@ -48,17 +49,16 @@ class ConsumerDisputeViewSet(mixins.CreateModelMixin, _DisputeViewSet):
     @extend_schema(request=DisputeOpenSerializer, responses={201: DisputeSerializer})
     def create(self, request: Request) -> Response:
         """Open a dispute of `kind` on one of your invoice requests."""
-        data = DisputeOpenSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(DisputeOpenSerializer, request)
         invoice_request = get_object_or_404(
             InvoiceRequest.objects.for_consumer(request.user).select_related("shop"),
-            pk=data.validated_data["request"],
+            pk=data["request"],
         )
         dispute = services.dispute_open(
             request=invoice_request,
             by=request.user,
-            kind=data.validated_data["kind"],
-            complaint=data.validated_data["complaint"],
+            kind=data["kind"],
+            complaint=data["complaint"],
         )
         return Response(
             DisputeSerializer(self.get_queryset().get(pk=dispute.pk)).data,
@@ -78,9 +78,8 @@ class ConsumerDisputeViewSet(mixins.CreateModelMixin, _DisputeViewSet):
     def reject(self, request: Request, pk: str | None = None) -> Response:
         """Reject the plan, saying why (`note`): the platform judges."""
         dispute = self.get_object()
-        data = DisputeRejectSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        services.dispute_reject(dispute=dispute, by=request.user, note=data.validated_data["note"])
+        data = validated(DisputeRejectSerializer, request)
+        services.dispute_reject(dispute=dispute, by=request.user, note=data["note"])
         return self._fresh(dispute)
 
 
@@ -96,14 +95,13 @@ class MerchantDisputeViewSet(_DisputeViewSet):
     def answer(self, request: Request, pk: str | None = None) -> Response:
         """Answer a refused-invoice dispute with one of the five plans (final)."""
         dispute = self.get_object()
-        data = DisputeAnswerSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(DisputeAnswerSerializer, request)
         services.dispute_answer(
             dispute=dispute,
             by=request.user,
-            plan=data.validated_data["plan"],
-            plan_date=data.validated_data["plan_date"],
-            note=data.validated_data["note"],
+            plan=data["plan"],
+            plan_date=data["plan_date"],
+            note=data["note"],
         )
         return self._fresh(dispute)
 

@@ -11,6 +11,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import validated
+
 from . import selectors, services
 from .models import InvoiceRequest, Order
 from .serializers import (
@@ -58,14 +60,13 @@ class MerchantInvoiceRequestViewSet(_RequestViewSet):
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
     def issue(self, request: Request, pk: str | None = None) -> Response:
         invoice_request = self.get_object()
-        data = IssueSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(IssueSerializer, request)
         services.invoice_request_issue(
             invoice_request=invoice_request,
             by=request.user,
-            file=data.validated_data["file"],
-            invoice_code=data.validated_data.get("invoice_code", ""),
-            invoice_number=data.validated_data["invoice_number"],
+            file=data["file"],
+            invoice_code=data.get("invoice_code", ""),
+            invoice_number=data["invoice_number"],
         )
         return Response(InvoiceRequestSerializer(invoice_request).data)
 
@@ -73,10 +74,9 @@ class MerchantInvoiceRequestViewSet(_RequestViewSet):
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser])
     def refuse(self, request: Request, pk: str | None = None) -> Response:
         invoice_request = self.get_object()
-        data = RefuseSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(RefuseSerializer, request)
         services.invoice_request_refuse(
-            invoice_request=invoice_request, by=request.user, reason=data.validated_data["reason"]
+            invoice_request=invoice_request, by=request.user, reason=data["reason"]
         )
         return Response(InvoiceRequestSerializer(invoice_request).data)
 
@@ -89,9 +89,7 @@ class ConsumerInvoiceRequestViewSet(mixins.CreateModelMixin, _RequestViewSet):
 
     @extend_schema(request=InvoiceRequestCreateSerializer, responses=InvoiceRequestSerializer)
     def create(self, request: Request) -> Response:
-        data = InvoiceRequestCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        fields = dict(data.validated_data)
+        fields = dict(validated(InvoiceRequestCreateSerializer, request))
         order = get_object_or_404(Order.objects.for_consumer(request.user), pk=fields.pop("order"))
         _previous, reissue_of = selectors.reissue_target(order)
         created = services.invoice_request_create(

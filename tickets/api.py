@@ -14,6 +14,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import validated
 from invoices.models import InvoiceRequest
 
 from . import services
@@ -70,15 +71,14 @@ class MerchantTicketViewSet(_TicketViewSet):
     def reply(self, request: Request, pk: str | None = None) -> Response:
         """Send a reply (final; a correction is a new reply)."""
         ticket = self.get_object()
-        data = TicketReplyInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        data = validated(TicketReplyInputSerializer, request)
         services.ticket_reply(
             ticket=ticket,
             by=request.user,
-            resolution=data.validated_data["resolution"],
-            note=data.validated_data.get("note") or "",
-            promised_date=data.validated_data.get("promised_date"),
-            attachment=data.validated_data.get("attachment"),
+            resolution=data["resolution"],
+            note=data.get("note") or "",
+            promised_date=data.get("promised_date"),
+            attachment=data.get("attachment"),
         )
         ticket = self.get_object()
         return Response(
