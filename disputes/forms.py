@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import answer_date, answer_note, final_confirmation
+
 from .models import Dispute
 from .plans import PLAN_RULES, Plan
 
@@ -48,22 +50,16 @@ class AnswerForm(forms.Form):
     """The merchant's plan. Sending is explicit: the merchant confirms that it is final."""
 
     plan = forms.ChoiceField(label=_("plan"), choices=Plan.choices, widget=forms.RadioSelect)
-    plan_date = forms.DateField(
+    plan_date = answer_date(
         label=_("agreed issue date"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Only for 另行约定开票日期: a date in the future (China time)."),
     )
-    note = forms.CharField(
-        label=_("note"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
+    note = answer_note(
         help_text=_("What you agreed or why; the consumer and the platform read it."),
     )
-    confirm = forms.BooleanField(
+    confirm = final_confirmation(
         label=_("I understand that this answer is sent and cannot be edited."),
-        required=True,
-        error_messages={"required": _("Tick the box to confirm that the answer is final.")},
+        required_message=_("Tick the box to confirm that the answer is final."),
     )
 
 

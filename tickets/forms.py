@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import answer_date, answer_note, final_confirmation
+
 from .models import UrgeTicket
 
 
@@ -17,16 +19,11 @@ class TicketReplyForm(forms.Form):
         choices=UrgeTicket.Resolution.choices,
         widget=forms.RadioSelect,
     )
-    note = forms.CharField(
-        label=_("note"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
+    note = answer_note(
         help_text=_("What you agreed with the consumer. The platform judges disputes on it."),
     )
-    promised_date = forms.DateField(
+    promised_date = answer_date(
         label=_("promised issue date"),
-        required=False,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("Only for 已协商开票时间: a date in the future (China time)."),
     )
     attachment = forms.FileField(
@@ -34,10 +31,9 @@ class TicketReplyForm(forms.Form):
         required=False,
         help_text=_("Optional evidence, e.g. a screenshot of the conversation (PDF or image)."),
     )
-    confirm = forms.BooleanField(
+    confirm = final_confirmation(
         label=_("I understand that this reply is sent to the consumer and cannot be edited."),
-        required=True,
-        error_messages={"required": _("Tick the box to confirm that the reply is final.")},
+        required_message=_("Tick the box to confirm that the reply is final."),
     )
 
 
