@@ -8,6 +8,7 @@ instant later the action is a Conflict and the job moves the dispute on.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -138,25 +139,41 @@ def dispute_answer(
         return dispute
 
 
+def _consumer_decides(
+    dispute: Dispute,
+    *,
+    by: AbstractBaseUser,
+    action: str,
+    at: datetime,
+    changes: dict[str, Any],
+    data: dict[str, Any] | None = None,
+) -> Dispute:
+    """The consumer's decision on the settlement plan, inside the consumer's window (checked
+    now, and again by the UPDATE)."""
+    _require_in_window(dispute.consumer_due_at, at)
+    with transaction.atomic():
+        return transition(
+            dispute,
+            action=action,
+            by=by,
+            at=at,
+            changes={"consumer_decided_at": at, **changes},
+            data={"plan": dispute.plan, **(data or {})},
+            extra={"consumer_due_at__gte": at},
+        )
+
+
 def dispute_accept(*, dispute: Dispute, by: AbstractBaseUser) -> Dispute:
     """The consumer accepts the merchant's settlement plan: the dispute is closed, settled."""
     require_consumer(dispute, by)
     now = timezone.now()
-    _require_in_window(dispute.consumer_due_at, now)
-    with transaction.atomic():
-        return transition(
-            dispute,
-            action="settlement_accepted",
-            by=by,
-            at=now,
-            changes={
-                "consumer_decided_at": now,
-                "outcome": Dispute.Outcome.SETTLED,
-                "closed_at": now,
-            },
-            data={"plan": dispute.plan},
-            extra={"consumer_due_at__gte": now},
-        )
+    return _consumer_decides(
+        dispute,
+        by=by,
+        action="settlement_accepted",
+        at=now,
+        changes={"outcome": Dispute.Outcome.SETTLED, "closed_at": now},
+    )
 
 
 def dispute_reject(*, dispute: Dispute, by: AbstractBaseUser, note: str) -> Dispute:
@@ -167,23 +184,19 @@ def dispute_reject(*, dispute: Dispute, by: AbstractBaseUser, note: str) -> Disp
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
-    _require_in_window(dispute.consumer_due_at, now)
-    with transaction.atomic():
-        return transition(
-            dispute,
-            action="settlement_rejected",
-            by=by,
-            at=now,
-            changes={
-                "consumer_decided_at": now,
-                "consumer_note": note,
-                "platform_since": now,
-                "proposed_verdict": Verdict.NEEDS_PERSON,
-                "proposed_reason_code": Reason.CONTESTED,
-            },
-            data={"plan": dispute.plan, "note": note},
-            extra={"consumer_due_at__gte": now},
-        )
+    return _consumer_decides(
+        dispute,
+        by=by,
+        action="settlement_rejected",
+        at=now,
+        changes={
+            "consumer_note": note,
+            "platform_since": now,
+            "proposed_verdict": Verdict.NEEDS_PERSON,
+            "proposed_reason_code": Reason.CONTESTED,
+        },
+        data={"note": note},
+    )
 
 
 def dispute_withdraw(*, dispute: Dispute, by: AbstractBaseUser, note: str = "") -> Dispute:
