@@ -146,11 +146,9 @@ def invoice_request_create(
                 overdue_at=overdue_at_for(requested_at=now, flow_since=order.shop.new_flow_since),
                 **fields,
             )
-            history_record(
-                request_id=invoice_request.pk,
-                subject="request",
-                subject_id=invoice_request.pk,
-                actor=consumer,
+            _history(
+                invoice_request,
+                by=consumer,
                 action="reissue_requested" if reissue_of else "requested",
                 state_to=State.PENDING,
                 at=now,
@@ -161,6 +159,18 @@ def invoice_request_create(
             "already_requested", _("An invoice request for this order is already open.")
         ) from e
     return invoice_request
+
+
+def _history(invoice_request: InvoiceRequest, *, by: AbstractBaseUser | None, **entry: Any) -> None:
+    """Append the request's history row; `entry` is the rest of `history_record`'s arguments.
+    Call inside the change's transaction."""
+    history_record(
+        request_id=invoice_request.pk,
+        subject="request",
+        subject_id=invoice_request.pk,
+        actor=by,
+        **entry,
+    )
 
 
 def _transition(
@@ -184,11 +194,9 @@ def _transition(
             _("This request is no longer pending (it is now %(state)s)."),
             state=State(current).label if current else "?",
         )
-    history_record(
-        request_id=invoice_request.pk,
-        subject="request",
-        subject_id=invoice_request.pk,
-        actor=by,
+    _history(
+        invoice_request,
+        by=by,
         action=action,
         state_from=State.PENDING,
         state_to=to,

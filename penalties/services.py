@@ -24,6 +24,7 @@ from core.history import history_record
 from core.roles import require_arbitrator
 from disputes.models import Dispute
 from tickets.models import UrgeTicket
+from tickets.services import ticket_history
 
 from .models import Penalty
 
@@ -164,11 +165,9 @@ def penalty_record_false_reply(*, ticket: UrgeTicket, by: AbstractBaseUser, note
                 decided_by=by,
                 decision_note=note,
             )
-            history_record(
-                request_id=ticket.request_id,
-                subject="ticket",
-                subject_id=ticket.pk,
-                actor=by,
+            ticket_history(
+                ticket,
+                by=by,
                 action="penalty_false_reply",
                 data={"penalty_id": penalty.pk, "note": note},
                 at=now,

@@ -19,28 +19,11 @@ State = Dispute.State
 SUBJECT = "dispute"
 
 
-def dispute_history(
-    dispute: Dispute,
-    *,
-    by: AbstractBaseUser | None,
-    action: str,
-    state_from: str = "",
-    state_to: str = "",
-    data: dict | None = None,
-    at: datetime | None = None,
-) -> None:
-    """Append the dispute's history row (on its request's history); call inside the change's
-    transaction."""
+def dispute_history(dispute: Dispute, *, by: AbstractBaseUser | None, **entry: Any) -> None:
+    """Append the dispute's history row (on its request's history); `entry` is the rest of
+    `history_record`'s arguments. Call inside the change's transaction."""
     history_record(
-        request_id=dispute.request_id,
-        subject=SUBJECT,
-        subject_id=dispute.pk,
-        actor=by,
-        action=action,
-        state_from=state_from,
-        state_to=state_to,
-        data=data,
-        at=at,
+        request_id=dispute.request_id, subject=SUBJECT, subject_id=dispute.pk, actor=by, **entry
     )
 
 

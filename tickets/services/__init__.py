@@ -1,6 +1,7 @@
 """Writes for urge tickets (spec 4): opening (job and consumer alike), urging, replying, and the
 answer an invoice upload gives. Each is one transaction with its history rows."""
 
+from ._common import ticket_history
 from .opening import Cursor, ticket_urge, tickets_open, tickets_open_batch
 from .replies import REQUIREMENTS, reply_requirements, ticket_answer_by_upload, ticket_reply
 
@@ -9,6 +10,7 @@ __all__ = [
     "Cursor",
     "reply_requirements",
     "ticket_answer_by_upload",
+    "ticket_history",
     "ticket_reply",
     "ticket_urge",
     "tickets_open",

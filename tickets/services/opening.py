@@ -25,13 +25,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from core.history import actor_or_none, history_record, history_rows
+from core.history import actor_or_none, history_rows
 from core.outbox import outbox_put
 from invoices.models import InvoiceRequest
 from invoices.overdue import is_overdue, overdue_q
 
 from ..models import UrgeTicket
 from ..rules import reply_due_at
+from ._common import ticket_history
 
 Cursor = tuple[datetime, int]  # (overdue_at, request id) of the last request a batch looked at
 
@@ -171,11 +172,9 @@ def ticket_urge(
         tickets_open(request_ids=[fresh.pk], now=at, via="consumer", by=by)
         tickets.filter(request_id=fresh.pk).update(urge_count=F("urge_count") + 1, last_urged_at=at)
         ticket = tickets.get(request_id=fresh.pk)
-        history_record(
-            request_id=fresh.pk,
-            subject="ticket",
-            subject_id=ticket.pk,
-            actor=by,
+        ticket_history(
+            ticket,
+            by=by,
             action="ticket_urged",
             data={"urge_count": ticket.urge_count},
             at=at,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.clock import china_date
-from core.history import actor_or_none, history_record
+from core.history import actor_or_none
 from core.roles import require_shop_writer
 from core.uploads import DetectedFile, check_upload, saved_upload
 from invoices.models import InvoiceRequest
@@ -23,6 +23,7 @@ from invoices.models import InvoiceRequest
 from ..models import TicketReply, UrgeTicket
 from ..rules import promise_due_at, reply_is_late
 from ..signals import reply_late
+from ._common import ticket_history
 
 Resolution = UrgeTicket.Resolution
 
@@ -139,11 +140,9 @@ def _record_reply(
     )
     if recorded and late:
         reply_late.send(sender=UrgeTicket, ticket=ticket, reply=reply, at=at)
-    history_record(
-        request_id=ticket.request_id,
-        subject="ticket",
-        subject_id=ticket.pk,
-        actor=by,
+    ticket_history(
+        ticket,
+        by=by,
         action="ticket_replied" if answered else "ticket_reply_added",
         state_from=was,
         state_to=UrgeTicket.State.ANSWERED if answered else was,
