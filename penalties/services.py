@@ -63,24 +63,20 @@ def penalties_propose(
 
 def _subject_of(penalty: Penalty) -> tuple[int, str, int] | None:
     """(request id, subject, subject id) of the dispute or ticket the penalty hangs off."""
-    if penalty.dispute_id:
+    for model, subject, subject_id in (
+        (Dispute, "dispute", penalty.dispute_id),
+        (UrgeTicket, "ticket", penalty.ticket_id),
+    ):
+        if not subject_id:
+            continue
         request_id = (
-            Dispute.objects.for_system()
-            .filter(pk=penalty.dispute_id)
+            model.objects.for_system()
+            .filter(pk=subject_id)
             .values_list("request_id", flat=True)
             .first()
         )
         if request_id:
-            return request_id, "dispute", penalty.dispute_id
-    if penalty.ticket_id:
-        request_id = (
-            UrgeTicket.objects.for_system()
-            .filter(pk=penalty.ticket_id)
-            .values_list("request_id", flat=True)
-            .first()
-        )
-        if request_id:
-            return request_id, "ticket", penalty.ticket_id
+            return request_id, subject, subject_id
     return None
 
 

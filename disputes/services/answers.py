@@ -106,35 +106,26 @@ def dispute_answer(
     }
     data = {"plan": plan, "plan_date": changes["plan_date"], "note": changes["plan_note"]}
     _require_in_window(dispute.merchant_due_at, now)
-    in_window = {"merchant_due_at__gte": now}
-    with transaction.atomic():
-        if rule.settlement:
-            changes["consumer_due_at"] = now + settings.JDPOP_DISPUTE_CONSUMER_WINDOW
-            data["consumer_due_at"] = changes["consumer_due_at"]
-            return transition(
-                dispute,
-                action="settlement_proposed",
-                by=by,
-                at=now,
-                changes=changes,
-                data=data,
-                extra=in_window,
-            )
+    if rule.settlement:
+        changes["consumer_due_at"] = now + settings.JDPOP_DISPUTE_CONSUMER_WINDOW
+        data["consumer_due_at"] = changes["consumer_due_at"]
+    else:
         changes.update(
             platform_since=now,
             proposed_verdict=Verdict.NEEDS_PERSON,
             proposed_reason_code=Reason.CONTESTED,
         )
+    with transaction.atomic():
         dispute = transition(
             dispute,
-            action="sent_to_platform",
+            action="settlement_proposed" if rule.settlement else "sent_to_platform",
             by=by,
             at=now,
             changes=changes,
             data=data,
-            extra=in_window,
+            extra={"merchant_due_at__gte": now},
         )
-        if dispute.merchant_evidence_submitted_at is None:
+        if not rule.settlement and dispute.merchant_evidence_submitted_at is None:
             submit_in_transaction(dispute, party=Evidence.Party.MERCHANT, by=by, at=now)
         return dispute
 
