@@ -83,16 +83,9 @@ class HistoryIsAppendOnly(Exception):
     """History entries (and replies, submitted evidence) are never edited or deleted."""
 
 
-class HistoryQuerySet(ScopedQuerySet):
-    """History is read through its request (`of_request`), or whole by arbitrators; it is
-    append-only: no bulk update or delete through the ORM either (nor in SQL: a trigger)."""
-
-    shop_path = None
-    consumer_path = None
-
-    def of_request(self, request: models.Model) -> HistoryQuerySet:
-        """The story of one invoice request, which the caller read through its own scope."""
-        return self.filter(request_id=request.pk).for_prefetch()
+class AppendOnlyQuerySet(ScopedQuerySet):
+    """Rows that are only ever added: no bulk update or delete through the ORM (nor in SQL:
+    a trigger, `core.appendonly`)."""
 
     def update(self, **kwargs) -> int:
         raise HistoryIsAppendOnly
@@ -101,7 +94,35 @@ class HistoryQuerySet(ScopedQuerySet):
         raise HistoryIsAppendOnly
 
 
-class HistoryEntry(models.Model):
+class AppendOnlyModel(models.Model):
+    """A row that is only ever added: saving it again or deleting it is refused (with
+    `AppendOnlyQuerySet` as its manager)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise HistoryIsAppendOnly
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise HistoryIsAppendOnly
+
+
+class HistoryQuerySet(AppendOnlyQuerySet):
+    """History is read through its request (`of_request`), or whole by arbitrators; it is
+    append-only (`AppendOnlyQuerySet`)."""
+
+    shop_path = None
+    consumer_path = None
+
+    def of_request(self, request: models.Model) -> HistoryQuerySet:
+        """The story of one invoice request, which the caller read through its own scope."""
+        return self.filter(request_id=request.pk).for_prefetch()
+
+
+class HistoryEntry(AppendOnlyModel):
     """One state change of a request, ticket, dispute or penalty (or of a shop's staff):
     append-only, read by arbitrators and, in words, by both sides.
 
@@ -149,14 +170,6 @@ class HistoryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.subject}#{self.subject_id} {self.action}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise HistoryIsAppendOnly
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise HistoryIsAppendOnly
 
 
 class JobRun(models.Model):

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.models import HistoryIsAppendOnly, Shop
+from core.models import AppendOnlyModel, AppendOnlyQuerySet, Shop
 from core.scoping import ScopedQuerySet
 from invoices.models import InvoiceRequest
 
@@ -16,17 +16,11 @@ class TicketQuerySet(ScopedQuerySet):
     consumer_path = "request__consumer"
 
 
-class ReplyQuerySet(ScopedQuerySet):
+class ReplyQuerySet(AppendOnlyQuerySet):
     """Replies are evidence: append-only (and so in SQL: a trigger)."""
 
     shop_path = "ticket__shop"
     consumer_path = "ticket__request__consumer"
-
-    def update(self, **kwargs) -> int:
-        raise HistoryIsAppendOnly
-
-    def delete(self):
-        raise HistoryIsAppendOnly
 
 
 class UrgeTicket(models.Model):
@@ -158,7 +152,7 @@ class UrgeTicket(models.Model):
         return f"#{self.pk} → {self.request_id} {self.state}"
 
 
-class TicketReply(models.Model):
+class TicketReply(AppendOnlyModel):
     """One reply of the merchant: final once sent; a correction is a new, dated reply."""
 
     ticket = models.ForeignKey(
@@ -190,11 +184,3 @@ class TicketReply(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id} {self.resolution} {self.at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk is not None and not self._state.adding:
-            raise HistoryIsAppendOnly
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise HistoryIsAppendOnly
