@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from core.errors import Conflict
 from core.models import HistoryEntry
 from disputes import services
 from disputes.models import Dispute
+from tests.concurrency import race
 from tests.factories import merchant_of
 
 from .factories import DisputeFactory, RefusedRequestFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*actions: Callable[[], object]) -> list[object]:
-    """Run the actions at the same instant, each on its own connection; return results/errors."""
-    barrier = threading.Barrier(len(actions))
-    results: list[object] = [None] * len(actions)
-
-    def run(i: int, action: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[i] = action()
-        except Exception as e:  # the loser's error is the result we check
-            results[i] = e
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_two_opens_at_once_make_one_dispute():

@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connections
 
 from core.errors import Conflict
 from core.models import HistoryEntry
 from invoices import services
 from invoices.models import InvoiceRequest
+from tests.concurrency import race
 from tests.factories import PDF_BYTES, VALID_USCC, InvoiceRequestFactory, OrderFactory, merchant_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*actions: Callable[[], object]) -> list[object]:
-    """Run the actions at the same instant, each on its own connection; return results/errors."""
-    barrier = threading.Barrier(len(actions))
-    results: list[object] = [None] * len(actions)
-
-    def run(i: int, action: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[i] = action()
-        except Exception as e:  # the loser's error is the result we check
-            results[i] = e
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 def test_issue_and_refuse_at_once_one_wins():
