@@ -31,7 +31,9 @@ pytestmark = pytest.mark.django_db
 OPEN_TICKET = {"state": "awaiting_reply", "sla": "", "resolution": ""}
 
 
-def in_english(client) -> None:
+def log_in(client, user) -> None:
+    """`user` signed in, reading the pages in English."""
+    client.force_login(user)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
 
 
@@ -62,8 +64,7 @@ def test_the_refused_dispute_button_shows_only_after_a_refusal(client):
 def test_a_consumer_opens_a_refused_invoice_dispute_from_the_detail_page(client):
     # given a refused request
     refused = RefusedRequestFactory()
-    client.force_login(refused.consumer)
-    in_english(client)
+    log_in(client, refused.consumer)
     # when the consumer sends the open-dispute form from the detail page
     response = client.post(
         reverse("my-dispute-open", args=[refused.pk]),
@@ -83,8 +84,7 @@ def test_a_consumer_opens_a_refused_invoice_dispute_from_the_detail_page(client)
 
 def test_an_empty_complaint_is_refused_with_a_message_and_opens_nothing(client):
     refused = RefusedRequestFactory()
-    client.force_login(refused.consumer)
-    in_english(client)
+    log_in(client, refused.consumer)
     response = client.post(
         reverse("my-dispute-open", args=[refused.pk]), {"kind": "refused", "complaint": "  "}
     )
@@ -114,8 +114,7 @@ def test_the_urge_dispute_button_shows_only_after_the_ticket_has_an_outcome(clie
 
 def test_opening_an_urge_dispute_without_a_ticket_is_refused(client):
     request = InvoiceRequestFactory()
-    client.force_login(request.consumer)
-    in_english(client)
+    log_in(client, request.consumer)
     response = client.post(
         reverse("my-dispute-open", args=[request.pk]), {"kind": "urge", "complaint": "x"}
     )
@@ -131,8 +130,7 @@ def test_merchant_answers_without_the_date_then_correctly_and_the_consumer_accep
     # given a consumer's open refused-invoice dispute and an owner of the shop
     dispute = DisputeFactory()
     owner = merchant_of(dispute.shop)
-    client.force_login(owner)
-    in_english(client)
+    log_in(client, owner)
     answer_url = reverse("merchant-dispute-answer", args=[dispute.pk])
     history_before = HistoryEntry.objects.for_system().count()
 
@@ -185,8 +183,7 @@ def test_the_answer_form_needs_an_explicit_confirmation(client):
 
 def test_the_answer_form_shows_what_each_plan_requires_before_sending(client):
     dispute = DisputeFactory()
-    client.force_login(merchant_of(dispute.shop))
-    in_english(client)
+    log_in(client, merchant_of(dispute.shop))
     html = page(client, reverse("merchant-dispute", args=[dispute.pk]))
     for value in ("issued", "no_invoice_needed", "cannot_issue", "another_date", "platform_judge"):
         assert f'name="plan" value="{value}"' in html
@@ -199,8 +196,7 @@ def test_the_answer_form_shows_what_each_plan_requires_before_sending(client):
 def test_a_viewer_sees_the_dispute_but_cannot_answer(client):
     dispute = DisputeFactory()
     viewer = merchant_of(dispute.shop, role="viewer")
-    client.force_login(viewer)
-    in_english(client)
+    log_in(client, viewer)
     html = page(client, reverse("merchant-dispute", args=[dispute.pk]))
     assert "can view disputes but not answer them" in html and 'name="plan"' not in html
     response = client.post(
@@ -216,8 +212,7 @@ def test_a_viewer_sees_the_dispute_but_cannot_answer(client):
 
 def test_the_consumer_rejects_with_a_reason_and_the_platform_judges(client):
     dispute = dispute_in(Dispute.State.AWAITING_CONSUMER)
-    client.force_login(dispute.consumer)
-    in_english(client)
+    log_in(client, dispute.consumer)
     url = reverse("my-dispute-reject", args=[dispute.pk])
     # without a reason: an error, nothing changes
     response = client.post(url, {"note": ""})
@@ -242,8 +237,7 @@ def test_a_judged_dispute_shows_the_verdict_and_the_written_reason_to_both_sides
         reason="拒绝理由不成立，商家应开票",
         judged_at=now,
     )
-    in_english(client)
-    client.force_login(dispute.consumer)
+    log_in(client, dispute.consumer)
     html = page(client, my_invoice(dispute.request))
     assert "merchant liable" in html and "拒绝理由不成立，商家应开票" in html
     assert "the refusal had no valid ground" in html
@@ -260,8 +254,7 @@ def test_a_judged_dispute_shows_the_verdict_and_the_written_reason_to_both_sides
 def test_the_merchant_drafts_evidence_removes_a_piece_and_submits_once(client):
     dispute = DisputeFactory()
     owner = merchant_of(dispute.shop)
-    client.force_login(owner)
-    in_english(client)
+    log_in(client, owner)
     add = reverse("merchant-evidence-add", args=[dispute.pk])
     client.post(add, {"text": "聊天记录：消费者同意不开票"})
     client.post(add, {"file": SimpleUploadedFile("chat.pdf", PDF_BYTES, "application/pdf")})
@@ -314,8 +307,7 @@ def test_the_consumer_adds_and_submits_evidence_from_the_detail_page(client):
 
 def test_the_no_fault_plan_needs_evidence_and_then_goes_to_the_platform(client):
     dispute = DisputeFactory()
-    client.force_login(merchant_of(dispute.shop))
-    in_english(client)
+    log_in(client, merchant_of(dispute.shop))
     answer = {"plan": "platform_judge", "note": "消费者同意不开票", "confirm": "on"}
     url = reverse("merchant-dispute-answer", args=[dispute.pk])
     response = client.post(url, answer)

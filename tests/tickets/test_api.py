@@ -28,6 +28,10 @@ def ticket(request_at_t0) -> UrgeTicket:
     return UrgeTicket.objects.for_system().select_related("request").get()
 
 
+def reply_url(ticket: UrgeTicket) -> str:
+    return f"/api/v1/merchant/tickets/{ticket.pk}/reply/"
+
+
 def post_json(client, url: str, body: dict | None = None):
     return client.post(url, body or {}, content_type="application/json")
 
@@ -55,7 +59,7 @@ def test_the_merchant_replies_through_the_api(client, ticket, merchant):
     with time_machine.travel(OPENED + SECOND, tick=False):
         response = post_json(
             client,
-            f"/api/v1/merchant/tickets/{ticket.pk}/reply/",
+            reply_url(ticket),
             {"resolution": "date_agreed", "note": "约定三天后开票", "promised_date": PROMISED},
         )
     assert response.status_code == 201, response.json()
@@ -78,7 +82,7 @@ def test_a_reply_with_an_attachment_goes_as_multipart(client, ticket, merchant):
     client.force_login(merchant)
     with time_machine.travel(OPENED + SECOND, tick=False):
         response = client.post(
-            f"/api/v1/merchant/tickets/{ticket.pk}/reply/",
+            reply_url(ticket),
             {
                 "resolution": "no_invoice_needed",
                 "note": "顾客同意无需开票",
@@ -92,7 +96,7 @@ def test_a_reply_with_an_attachment_goes_as_multipart(client, ticket, merchant):
 
 def test_reply_errors_come_back_by_field_and_nothing_is_sent(client, ticket, merchant):
     client.force_login(merchant)
-    url = f"/api/v1/merchant/tickets/{ticket.pk}/reply/"
+    url = reply_url(ticket)
     with time_machine.travel(OPENED + SECOND, tick=False):
         no_date = post_json(client, url, {"resolution": "date_agreed", "note": "x"})
         not_uploaded = post_json(client, url, {"resolution": "issued"})
@@ -107,11 +111,7 @@ def test_a_viewer_cannot_reply_through_the_api(client, ticket, shop):
     client.force_login(merchant_of(shop, role=ShopMembership.Role.VIEWER))
     with time_machine.travel(OPENED + SECOND, tick=False):
         assert client.get(f"/api/v1/merchant/tickets/{ticket.pk}/").status_code == 200
-        response = post_json(
-            client,
-            f"/api/v1/merchant/tickets/{ticket.pk}/reply/",
-            {"resolution": "cannot_issue", "note": "x"},
-        )
+        response = post_json(client, reply_url(ticket), {"resolution": "cannot_issue", "note": "x"})
     assert response.status_code == 403
     assert not TicketReply.objects.for_system().exists()
 
@@ -120,11 +120,7 @@ def test_another_shops_merchant_gets_404(client, ticket):
     client.force_login(merchant_of(ShopFactory()))
     with time_machine.travel(OPENED + SECOND, tick=False):
         assert client.get(f"/api/v1/merchant/tickets/{ticket.pk}/").status_code == 404
-        reply = post_json(
-            client,
-            f"/api/v1/merchant/tickets/{ticket.pk}/reply/",
-            {"resolution": "cannot_issue", "note": "x"},
-        )
+        reply = post_json(client, reply_url(ticket), {"resolution": "cannot_issue", "note": "x"})
         assert reply.status_code == 404
         assert client.get("/api/v1/merchant/tickets/?state=all").json()["count"] == 0
     assert not TicketReply.objects.for_system().exists()

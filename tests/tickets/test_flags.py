@@ -80,16 +80,16 @@ PROMISED = date(2026, 11, 20)
 END_OF_PROMISED_DAY = datetime(2026, 11, 21, 0, 0, tzinfo=CHINA)
 
 
+def promise(ticket, merchant, *, at: datetime, on: date = PROMISED, note: str = "20号开"):
+    """The merchant replies 已协商开票时间, promising to issue the invoice on `on`."""
+    return ticket_reply(
+        ticket=ticket, by=merchant, resolution="date_agreed", note=note, promised_date=on, at=at
+    )
+
+
 @pytest.fixture
 def promised(ticket, merchant) -> UrgeTicket:
-    ticket_reply(
-        ticket=ticket,
-        by=merchant,
-        resolution="date_agreed",
-        note="20号开",
-        promised_date=PROMISED,
-        at=DUE - SECOND,
-    )
+    promise(ticket, merchant, at=DUE - SECOND)
     ticket.refresh_from_db()
     return ticket
 
@@ -112,17 +112,10 @@ def test_at_midnight_china_time_the_promise_is_broken_with_a_penalty(promised):
 def test_a_promise_kept_by_uploading_is_not_flagged(promised, merchant):
     import time_machine
 
-    from invoices.services import invoice_request_issue
-
-    from .conftest import pdf
+    from .conftest import upload_invoice
 
     with time_machine.travel(END_OF_PROMISED_DAY - SECOND, tick=False):
-        invoice_request_issue(
-            invoice_request=promised.request,
-            by=merchant,
-            file=pdf(),
-            invoice_number="12345678901234567890",
-        )
+        upload_invoice(promised.request, merchant)
     assert flag_broken_promises(now=END_OF_PROMISED_DAY + DAY)["flagged"] == 0
     promised.refresh_from_db()
     assert promised.promise_state == "kept"
@@ -130,13 +123,8 @@ def test_a_promise_kept_by_uploading_is_not_flagged(promised, merchant):
 
 def test_a_new_date_after_a_broken_promise_does_not_wipe_the_breach(promised, merchant):
     flag_broken_promises(now=END_OF_PROMISED_DAY)
-    ticket_reply(
-        ticket=promised,
-        by=merchant,
-        resolution="date_agreed",
-        note="改到25号",
-        promised_date=date(2026, 11, 25),
-        at=END_OF_PROMISED_DAY + SECOND,
+    promise(
+        promised, merchant, at=END_OF_PROMISED_DAY + SECOND, on=date(2026, 11, 25), note="改到25号"
     )
     promised.refresh_from_db()
     assert promised.promise_state == "broken" and promised.promised_date == PROMISED
@@ -145,13 +133,8 @@ def test_a_new_date_after_a_broken_promise_does_not_wipe_the_breach(promised, me
 
 
 def test_a_promise_replaced_before_its_end_runs_from_the_new_date(promised, merchant):
-    ticket_reply(
-        ticket=promised,
-        by=merchant,
-        resolution="date_agreed",
-        note="改到25号",
-        promised_date=date(2026, 11, 25),
-        at=END_OF_PROMISED_DAY - SECOND,
+    promise(
+        promised, merchant, at=END_OF_PROMISED_DAY - SECOND, on=date(2026, 11, 25), note="改到25号"
     )
     assert flag_broken_promises(now=END_OF_PROMISED_DAY)["flagged"] == 0
     assert flag_broken_promises(now=datetime(2026, 11, 26, tzinfo=CHINA))["flagged"] == 1
@@ -160,14 +143,7 @@ def test_a_promise_replaced_before_its_end_runs_from_the_new_date(promised, merc
 def test_a_breached_ticket_can_still_break_a_late_promise(ticket, merchant):
     # Given a ticket breached by the job, then a late reply promising a date
     flag_missed_replies(now=DUE + SECOND)
-    ticket_reply(
-        ticket=ticket,
-        by=merchant,
-        resolution="date_agreed",
-        note="20号开",
-        promised_date=PROMISED,
-        at=DUE + DAY,
-    )
+    promise(ticket, merchant, at=DUE + DAY)
     # When the promised day ends in China with no invoice
     result = flag_broken_promises(now=END_OF_PROMISED_DAY)
     # Then the promise is broken too: two penalties, one per violation
@@ -191,13 +167,6 @@ def test_queries_per_promise_run_do_not_grow(shop, merchant, n, django_assert_ma
         InvoiceRequestFactory(order__shop=shop, requested_at=T0)
     open_overdue_tickets(now=OPENED)
     for t in UrgeTicket.objects.for_system().all():
-        ticket_reply(
-            ticket=t,
-            by=merchant,
-            resolution="date_agreed",
-            note="20号开",
-            promised_date=PROMISED,
-            at=DUE - SECOND,
-        )
+        promise(t, merchant, at=DUE - SECOND)
     with django_assert_max_num_queries(14):
         assert flag_broken_promises(now=END_OF_PROMISED_DAY)["flagged"] == n

@@ -11,14 +11,13 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from core.models import HistoryEntry
-from invoices.services import invoice_request_issue
 from penalties.models import Penalty
 from tests.factories import merchant_of
 from tickets.jobs import flag_missed_replies, open_overdue_tickets
 from tickets.models import TicketReply, UrgeTicket
 from tickets.services import reply_requirements, ticket_reply
 
-from .conftest import DAY, SECOND, T0, pdf
+from .conftest import DAY, SECOND, T0, upload_invoice
 
 pytestmark = pytest.mark.django_db
 OPENED = T0 + settings.JDPOP_OVERDUE_AFTER + SECOND
@@ -140,12 +139,7 @@ def test_uploading_the_invoice_answers_the_ticket_as_issued(ticket, merchant):
     import time_machine
 
     with time_machine.travel(DUE - SECOND, tick=False):
-        invoice_request_issue(
-            invoice_request=ticket.request,
-            by=merchant,
-            file=pdf(),
-            invoice_number="12345678901234567890",
-        )
+        upload_invoice(ticket.request, merchant)
     ticket.refresh_from_db()
     assert (ticket.state, ticket.sla, ticket.resolution) == ("answered", "met", "issued")
     assert TicketReply.objects.for_system().get().resolution == "issued"
@@ -156,12 +150,7 @@ def test_uploading_keeps_a_pending_promise(ticket, merchant):
 
     reply(ticket, merchant, DUE - SECOND, resolution="date_agreed", promised_date=date(2026, 12, 1))
     with time_machine.travel(DUE + DAY, tick=False):
-        invoice_request_issue(
-            invoice_request=ticket.request,
-            by=merchant,
-            file=pdf(),
-            invoice_number="12345678901234567890",
-        )
+        upload_invoice(ticket.request, merchant)
     ticket.refresh_from_db()
     assert ticket.promise_state == "kept" and ticket.resolution == "issued"
     assert ticket.sla == "met"
@@ -216,12 +205,7 @@ def test_uploading_after_the_ticket_was_breached_records_the_answer_late(ticket,
     reply(ticket, merchant, DUE + DAY, resolution="date_agreed", promised_date=date(2026, 12, 1))
     # When the invoice is uploaded
     with time_machine.travel(DUE + 2 * DAY, tick=False):
-        invoice_request_issue(
-            invoice_request=ticket.request,
-            by=merchant,
-            file=pdf(),
-            invoice_number="12345678901234567890",
-        )
+        upload_invoice(ticket.request, merchant)
     # Then the ticket stays breached, the promise is kept, the answer is on record as late
     ticket.refresh_from_db()
     assert (ticket.state, ticket.sla, ticket.promise_state) == ("breached", "missed", "kept")
