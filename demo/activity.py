@@ -68,30 +68,23 @@ def demo_activity(*, now: datetime | None = None, disputes: int = 3) -> dict[str
     counts["promises_broken"] = flag_broken_promises(now=now)["flagged"]
     counts["tickets"] += open_overdue_tickets(now=now)["opened"]
 
+    requests = InvoiceRequest.objects.for_system().select_related("consumer")
     opened = 0
-    refused = InvoiceRequest.objects.for_system().filter(state="refused").select_related("consumer")
-    for request in refused.order_by("consumer__username", "id")[:disputes]:
-        if dispute_opening_problem(request=request, kind=Dispute.Kind.REFUSED) is None:
-            dispute_open(
-                request=request,
-                by=request.consumer,
-                kind=Dispute.Kind.REFUSED,
-                complaint="订单已完成，商家以不支持开票为由拒绝，要求开具发票。",
-            )
-            opened += 1
-    urged = (
-        InvoiceRequest.objects.for_system()
-        .filter(urge_ticket__state="breached")
-        .select_related("consumer")
-    )
-    for request in urged.order_by("id")[:disputes]:
-        if dispute_opening_problem(request=request, kind=Dispute.Kind.URGE) is None:
-            dispute_open(
-                request=request,
-                by=request.consumer,
-                kind=Dispute.Kind.URGE,
-                complaint="催开票后商家 24 小时内没有任何回复。",
-            )
-            opened += 1
+    for kind, candidates, complaint in (
+        (
+            Dispute.Kind.REFUSED,
+            requests.filter(state="refused").order_by("consumer__username", "id"),
+            "订单已完成，商家以不支持开票为由拒绝，要求开具发票。",
+        ),
+        (
+            Dispute.Kind.URGE,
+            requests.filter(urge_ticket__state="breached").order_by("id"),
+            "催开票后商家 24 小时内没有任何回复。",
+        ),
+    ):
+        for request in candidates[:disputes]:
+            if dispute_opening_problem(request=request, kind=kind) is None:
+                dispute_open(request=request, by=request.consumer, kind=kind, complaint=complaint)
+                opened += 1
     counts["disputes"] = opened
     return counts
