@@ -6,14 +6,19 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 
 from invoices.models import InvoiceRequest
 from tests.factories import PDF_BYTES, InvoiceRequestFactory, ShopFactory, merchant_of
+from tickets.jobs import open_overdue_tickets
+from tickets.models import UrgeTicket
 
 CHINA = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 11, 1, 9, 30, tzinfo=CHINA)  # when the request was made
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
+OPENED = T0 + settings.JDPOP_OVERDUE_AFTER + SECOND  # the request is overdue: its ticket opens
+DUE = OPENED + settings.JDPOP_REPLY_WINDOW  # the ticket's reply deadline
 
 
 @pytest.fixture
@@ -29,6 +34,13 @@ def merchant(shop):
 @pytest.fixture
 def request_at_t0(shop) -> InvoiceRequest:
     return InvoiceRequestFactory(order__shop=shop, requested_at=T0)
+
+
+@pytest.fixture
+def ticket(request_at_t0) -> UrgeTicket:
+    """The request's urge ticket, opened by the job as soon as the request is overdue."""
+    open_overdue_tickets(now=OPENED)
+    return UrgeTicket.objects.for_system().select_related("request").get()
 
 
 def pdf():

@@ -13,19 +13,11 @@ from tests.factories import PDF_BYTES, InvoiceRequestFactory, ShopFactory, merch
 from tickets.jobs import open_overdue_tickets
 from tickets.models import TicketReply, UrgeTicket
 
-from .conftest import DAY, SECOND, T0
+from .conftest import DAY, DUE, OPENED, SECOND, T0
 
 pytestmark = pytest.mark.django_db
 OVERDUE = T0 + settings.JDPOP_OVERDUE_AFTER
-OPENED = OVERDUE + SECOND
-DUE = OPENED + settings.JDPOP_REPLY_WINDOW
 PROMISED = (OPENED + 3 * DAY).date().isoformat()
-
-
-@pytest.fixture
-def ticket(request_at_t0) -> UrgeTicket:
-    open_overdue_tickets(now=OPENED)
-    return UrgeTicket.objects.for_system().select_related("request").get()
 
 
 def reply_url(ticket: UrgeTicket) -> str:

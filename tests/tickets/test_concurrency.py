@@ -4,7 +4,6 @@ runs at once, and a run killed half-way all leave one ticket, one flag and one p
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.db import transaction
 
 from core.models import HistoryEntry, OutboxMessage
@@ -16,11 +15,9 @@ from tickets.jobs import flag_missed_replies, open_overdue_tickets
 from tickets.models import UrgeTicket
 from tickets.services import ticket_urge
 
-from .conftest import SECOND, T0
+from .conftest import DUE, OPENED, SECOND, T0
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-OPENED = T0 + settings.JDPOP_OVERDUE_AFTER + SECOND
-DUE = OPENED + settings.JDPOP_REPLY_WINDOW
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from django.conf import settings
 
 from core.models import HistoryEntry
 from penalties.models import Penalty
@@ -14,17 +13,9 @@ from tickets.jobs import flag_broken_promises, flag_missed_replies, open_overdue
 from tickets.models import UrgeTicket
 from tickets.services import ticket_reply
 
-from .conftest import CHINA, DAY, SECOND, T0
+from .conftest import CHINA, DAY, DUE, OPENED, SECOND, T0
 
 pytestmark = pytest.mark.django_db
-OPENED = T0 + settings.JDPOP_OVERDUE_AFTER + SECOND
-DUE = OPENED + settings.JDPOP_REPLY_WINDOW
-
-
-@pytest.fixture
-def ticket(request_at_t0) -> UrgeTicket:
-    open_overdue_tickets(now=OPENED)
-    return UrgeTicket.objects.for_system().get()
 
 
 def test_a_ticket_due_exactly_now_is_not_missed(ticket):

@@ -13,21 +13,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from core.models import HistoryEntry
 from penalties.models import Penalty
 from tests.factories import merchant_of
-from tickets.jobs import flag_missed_replies, open_overdue_tickets
-from tickets.models import TicketReply, UrgeTicket
+from tickets.jobs import flag_missed_replies
+from tickets.models import TicketReply
 from tickets.services import reply_requirements, ticket_reply
 
-from .conftest import DAY, SECOND, T0, upload_invoice
+from .conftest import DAY, DUE, SECOND, upload_invoice
 
 pytestmark = pytest.mark.django_db
-OPENED = T0 + settings.JDPOP_OVERDUE_AFTER + SECOND
-DUE = OPENED + settings.JDPOP_REPLY_WINDOW
-
-
-@pytest.fixture
-def ticket(request_at_t0) -> UrgeTicket:
-    open_overdue_tickets(now=OPENED)
-    return UrgeTicket.objects.for_system().get()
 
 
 def reply(ticket, merchant, at, resolution="no_invoice_needed", **kw):
