@@ -6,9 +6,8 @@ import pytest
 
 from core.models import HistoryEntry
 from penalties.models import Penalty
+from tests.disputes.factories import DisputeFactory
 from tests.factories import ShopFactory, UserFactory, merchant_of
-
-from .factories import DisputeFactory
 
 pytestmark = pytest.mark.django_db
 

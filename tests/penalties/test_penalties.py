@@ -12,9 +12,8 @@ from core.models import HistoryEntry
 from disputes import services
 from penalties import services as penalty_services
 from penalties.models import Penalty
+from tests.disputes.factories import DisputeFactory, urge_request
 from tests.factories import UserFactory
-
-from .factories import DisputeFactory, urge_request
 
 pytestmark = pytest.mark.django_db
 

@@ -10,10 +10,9 @@ from core.errors import Conflict
 from core.models import HistoryEntry
 from penalties.models import Penalty
 from penalties.services import penalty_record_false_reply
+from tests.disputes.factories import make_ticket
 from tests.factories import InvoiceRequestFactory, merchant_of
 from tickets.models import TicketReply
-
-from .factories import make_ticket
 
 pytestmark = pytest.mark.django_db
 
