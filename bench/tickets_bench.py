@@ -181,7 +181,7 @@ def naive_open(limit: int, now: datetime) -> int:
                 reply_due_at=now + settings.JDPOP_REPLY_WINDOW,
             )
             HistoryEntry.objects.create(
-                request=request,
+                request_id=request.pk,
                 subject="ticket",
                 subject_id=ticket.pk,
                 action="ticket_opened",

@@ -47,3 +47,12 @@ def history_rows(rows: list[dict], *, at: datetime) -> int:
     entries = [HistoryEntry(**{"actor": None, "data": {}, "at": at, **row}) for row in rows]
     HistoryEntry.objects.bulk_create(entries, batch_size=2000)
     return len(entries)
+
+
+def history_insert(select_sql: str) -> str:
+    """SQL appending one history entry per row of `select_sql`, whose columns are, in order:
+    request_id, subject, subject_id, actor_id, action, state_from, state_to, data, at. For the
+    jobs' set-based batches (one statement however many rows)."""
+    table = HistoryEntry._meta.db_table
+    columns = "request_id, subject, subject_id, actor_id, action, state_from, state_to, data, at"
+    return f"INSERT INTO {table} ({columns}) {select_sql}"

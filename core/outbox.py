@@ -133,3 +133,14 @@ def drain_outbox(*, now: datetime, batch_size: int = 200) -> dict[str, int]:
     finally:
         mail.close()
     return counts
+
+
+def outbox_insert(select_sql: str) -> str:
+    """SQL queueing one message per row of `select_sql` (columns: key, kind, payload,
+    created_at); a key already queued is skipped. For set-based batches."""
+    table = OutboxMessage._meta.db_table
+    return (
+        f"INSERT INTO {table} (key, kind, payload, created_at, attempts, last_error) "
+        f"SELECT key, kind, payload, created_at, 0, '' FROM ({select_sql}) AS queued "
+        "WHERE true ON CONFLICT (key) DO NOTHING"
+    )

@@ -4,8 +4,8 @@ dict of counts, which the job adds to what it reports."""
 
 from django.dispatch import Signal
 
-# The job sent disputes whose merchant window passed unanswered to the platform: kwargs rows
-# (dicts with pk, request_id, shop_id, kind, merchant_due_at), at.
+# The job sent disputes whose merchant window passed unanswered to the platform: kwargs ids
+# (of the disputes), at.
 disputes_timed_out = Signal()
 # A dispute was judged: kwargs dispute, verdict, reason_code, at.
 dispute_judged = Signal()

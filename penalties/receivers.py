@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from core.sql import id_rows, json_object, run, timestamp
+from core.sql import ids as sql_ids
 from disputes.models import Dispute
 from disputes.signals import dispute_judged, disputes_timed_out
 from tickets.models import TicketReply, UrgeTicket
@@ -18,32 +20,40 @@ from .services import penalties_propose
 Kind = Penalty.Kind
 
 
-def _ticket_rows(rows: list[dict], detail: str, at: datetime) -> list[dict[str, Any]]:
-    return [
-        {
-            "shop_id": r["shop_id"],
-            "source_id": r["id"],
-            "evidence": {
-                "ticket_id": r["id"],
-                "request_id": r["request_id"],
-                detail: r[detail],
-                "detected_at": at,
-            },
-        }
-        for r in rows
-    ]
+def _propose_for(source: type, ids: list[int], *, kind: str, detail: str, at: datetime) -> int:
+    """One `kind` penalty per ticket or dispute of `ids` (its shop, its request, `detail` and
+    the moment it was found as evidence), inserted with one statement; one already there of
+    that kind is skipped by the unique keys (ON CONFLICT DO NOTHING). How many it proposed."""
+    name = "ticket" if source is UrgeTicket else "dispute"
+    evidence = json_object(
+        (f"{name}_id", "s.id"),
+        ("request_id", "s.request_id"),
+        (detail, f"s.{detail}"),
+        ("detected_at", "%s"),
+    )
+    ticket_id, dispute_id = ("s.id", "NULL") if name == "ticket" else ("NULL", "s.id")
+    sql = f"""
+        INSERT INTO {Penalty._meta.db_table} (shop_id, kind, ticket_id, dispute_id, state, at,
+                                              evidence, decision_note)
+        SELECT s.shop_id, %s, {ticket_id}, {dispute_id}, %s, %s, {evidence}, ''
+        FROM {source._meta.db_table} s JOIN {id_rows("chosen")} ON chosen.id = s.id WHERE true
+        ON CONFLICT DO NOTHING
+        RETURNING id
+    """
+    params = [kind, Penalty.State.PROPOSED, timestamp(at), at.isoformat(), sql_ids(ids)]
+    return len(run(sql, params))
 
 
-def on_tickets_breached(*, rows: list[dict], at: datetime, **kwargs: Any) -> dict[str, int]:
+def on_tickets_breached(*, ids: list[int], at: datetime, **kwargs: Any) -> dict[str, int]:
     """No reply within the window (不回复): a `no_reply` penalty per ticket."""
-    rows = _ticket_rows(rows, "reply_due_at", at)
-    return {"penalties": penalties_propose(rows, kind=Kind.NO_REPLY, source="ticket", at=at)}
+    n = _propose_for(UrgeTicket, ids, kind=Kind.NO_REPLY, detail="reply_due_at", at=at)
+    return {"penalties": n}
 
 
-def on_promises_broken(*, rows: list[dict], at: datetime, **kwargs: Any) -> dict[str, int]:
+def on_promises_broken(*, ids: list[int], at: datetime, **kwargs: Any) -> dict[str, int]:
     """An agreed issue date passed without an invoice (承诺不履约)."""
-    rows = _ticket_rows(rows, "promised_date", at)
-    return {"penalties": penalties_propose(rows, kind=Kind.BROKEN_PROMISE, source="ticket", at=at)}
+    n = _propose_for(UrgeTicket, ids, kind=Kind.BROKEN_PROMISE, detail="promised_date", at=at)
+    return {"penalties": n}
 
 
 def on_reply_late(
@@ -63,22 +73,9 @@ def on_reply_late(
     return {"penalties": penalties_propose([row], kind=Kind.LATE_REPLY, source="ticket", at=at)}
 
 
-def on_disputes_timed_out(*, rows: list[dict], at: datetime, **kwargs: Any) -> dict[str, int]:
+def on_disputes_timed_out(*, ids: list[int], at: datetime, **kwargs: Any) -> dict[str, int]:
     """The merchant did not answer a refused-invoice dispute within its window."""
-    rows = [
-        {
-            "shop_id": r["shop_id"],
-            "source_id": r["pk"],
-            "evidence": {
-                "dispute_id": r["pk"],
-                "request_id": r["request_id"],
-                "merchant_due_at": r["merchant_due_at"],
-                "detected_at": at,
-            },
-        }
-        for r in rows
-    ]
-    n = penalties_propose(rows, kind=Kind.DISPUTE_NO_ANSWER, source="dispute", at=at)
+    n = _propose_for(Dispute, ids, kind=Kind.DISPUTE_NO_ANSWER, detail="merchant_due_at", at=at)
     return {"penalties": n}
 
 

@@ -19,7 +19,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.dispatch import Signal
 
-from core.history import history_rows
+from core.history import history_insert
+from core.sql import execute, id_rows, ids, json_object, timestamp
 
 from .models import UrgeTicket
 from .rules import missed_q, promise_broken_q
@@ -74,51 +75,45 @@ def _flag(
     budget_seconds: float,
 ) -> dict:
     """Flag every ticket matching `due`, a batch at a time: claim the batch (row locks, SKIP
-    LOCKED), move it with one conditional UPDATE, append its history rows, and let the apps
-    above hear of it (`signal`, e.g. the penalties) in the same transaction."""
+    LOCKED), move it with one conditional UPDATE, append its history rows with one INSERT, and
+    let the apps above hear of it (`signal`: the penalties insert theirs the same way) in the
+    same transaction. A few statements per batch, whatever its size."""
     action, state_from, state_to = history
     extra: Counter = Counter()
     tickets = UrgeTicket.objects.for_system()
 
+    table = UrgeTicket._meta.db_table
+    related = [name for name in lock if name != "self"]
+    conditions = "".join(f" AND {column} = %s" for column in still)
+    assignments = ", ".join(f"{column} = %s" for column in changes)
+    move = (
+        f"UPDATE {table} SET {assignments} FROM {id_rows('chosen')} "
+        f"WHERE {table}.id = chosen.id{conditions}"
+    )
+    record = history_insert(
+        f"SELECT t.request_id, 'ticket', t.id, NULL, %s, %s, %s, "
+        f"{json_object((detail, f't.{detail}'))}, %s "
+        f"FROM {table} t JOIN {id_rows('chosen')} ON chosen.id = t.id"
+    )
+
     def step() -> tuple[int, bool]:
-        related = [name for name in lock if name != "self"]
+        due_rows = tickets.filter(due)
+        if related:  # (select_related() with no names would follow every foreign key)
+            due_rows = due_rows.select_related(*related)
         claimed = (
-            tickets.filter(due)
-            .select_related(*related)
-            .only("id", "request_id", "shop_id", detail, *(f"{n}__id" for n in related))
+            due_rows.only("id", *(f"{name}__id" for name in related))
             .order_by(order_by, "pk")
             .select_for_update(no_key=True, skip_locked=True, of=lock)[:batch_size]
         )
-        rows = [
-            {
-                "id": t.pk,
-                "request_id": t.request_id,
-                "shop_id": t.shop_id,
-                detail: getattr(t, detail),
-            }
-            for t in claimed
-        ]
-        if not rows:
+        claimed_ids = [t.pk for t in claimed]
+        if not claimed_ids:
             return 0, False
-        moved = tickets.filter(pk__in=[r["id"] for r in rows], **still).update(**changes)
-        if moved != len(rows):  # cannot happen under the row locks; never half-record
-            raise RuntimeError(f"{action}: moved {moved} of {len(rows)} claimed tickets")
-        history_rows(
-            [
-                {
-                    "request_id": r["request_id"],
-                    "subject": "ticket",
-                    "subject_id": r["id"],
-                    "action": action,
-                    "state_from": state_from,
-                    "state_to": state_to,
-                    "data": {detail: r[detail]},
-                }
-                for r in rows
-            ],
-            at=now,
-        )
-        for _receiver, counts in signal.send(sender=UrgeTicket, rows=rows, at=now):
+        values = [timestamp(v) if isinstance(v, datetime) else v for v in changes.values()]
+        moved = execute(move, [*values, ids(claimed_ids), *still.values()])
+        if moved != len(claimed_ids):  # cannot happen under the row locks; never half-record
+            raise RuntimeError(f"{action}: moved {moved} of {len(claimed_ids)} claimed tickets")
+        execute(record, [action, state_from, state_to, timestamp(now), ids(claimed_ids)])
+        for _receiver, counts in signal.send(sender=UrgeTicket, ids=claimed_ids, at=now):
             extra.update(counts or {})
         return moved, True
 

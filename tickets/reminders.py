@@ -14,11 +14,9 @@ import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import CharField, Exists, OuterRef, Value
-from django.db.models.functions import Cast, Concat
 
 from core.models import OutboxMessage
-from core.outbox import outbox_put
+from core.sql import execute, json_object, timestamp
 
 from .models import UrgeTicket
 
@@ -34,22 +32,30 @@ def reminder_key(ticket_id: int, lead: timedelta) -> str:
     return f"ticket:{ticket_id}:remind:{lead_label(lead)}"
 
 
-def _due(*, now: datetime, lead: timedelta, tighter: timedelta):
-    """Open tickets whose deadline is at most `lead` away but more than `tighter`, and which
-    have no reminder for `lead` queued yet (so that each batch finds only new ones)."""
-    key = Concat(Value("ticket:"), Cast("pk", CharField()), Value(f":remind:{lead_label(lead)}"))
-    queued = Exists(OutboxMessage.objects.filter(key=OuterRef("reminder_key")))
-    return (
-        UrgeTicket.objects.for_system()
-        .filter(
-            state=UrgeTicket.State.AWAITING_REPLY,
-            reply_due_at__lte=now + lead,
-            reply_due_at__gt=now + tighter,
-        )
-        .annotate(reminder_key=key)
-        .filter(~queued)
-        .order_by("reply_due_at", "pk")
+def _queue_sql() -> str:
+    """Queue one lead time's reminders for up to `limit` tickets, one statement (`core.sql`
+    holds the only dialect difference, the JSON payload). Params: suffix, kind, lead,
+    created_at, state, due_until, due_after, suffix, limit."""
+    outbox, tickets = OutboxMessage._meta.db_table, UrgeTicket._meta.db_table
+    key = "'ticket:' || t.id || %s"
+    payload = json_object(
+        ("ticket_id", "t.id"),
+        ("request_id", "t.request_id"),
+        ("shop_id", "t.shop_id"),
+        ("lead", "%s"),
     )
+    # NOT EXISTS skips keys already queued, so that LIMIT counts only new rows and the batch
+    # loop ends; ON CONFLICT covers a concurrent run inserting the same key meanwhile.
+    return f"""
+        INSERT INTO {outbox} (key, kind, payload, created_at, attempts, last_error)
+        SELECT {key}, %s, {payload}, %s, 0, ''
+        FROM {tickets} t
+        WHERE t.state = %s AND t.reply_due_at <= %s AND t.reply_due_at > %s
+          AND NOT EXISTS (SELECT 1 FROM {outbox} o WHERE o.key = {key})
+        ORDER BY t.reply_due_at, t.id
+        LIMIT %s
+        ON CONFLICT (key) DO NOTHING
+    """
 
 
 def send_ticket_reminders(
@@ -57,35 +63,30 @@ def send_ticket_reminders(
 ) -> dict[str, int]:
     """Queue the reminders now due (see the module docstring); returns {"queued": n, ...}.
 
-    Each batch is two statements; a run that hits its time budget stops and the next run picks
+    Each batch is one statement; a run that hits its time budget stops and the next run picks
     up the rest.
     """
     started = time.monotonic()
     leads = sorted(settings.JDPOP_TICKET_REMINDERS, reverse=True)
     counts = {"queued": 0}
+    sql = _queue_sql()
     for i, lead in enumerate(leads):
         tighter = leads[i + 1] if i + 1 < len(leads) else timedelta(0)
         label = lead_label(lead)
+        suffix = f":remind:{label}"
+        params = [
+            *(suffix, KIND, label, timestamp(now)),
+            *(UrgeTicket.State.AWAITING_REPLY, timestamp(now + lead), timestamp(now + tighter)),
+            *(suffix, batch_size),
+        ]
         counts[f"queued_{label}"] = 0
-        due = _due(now=now, lead=lead, tighter=tighter)
         while True:
-            rows = list(due.values_list("pk", "request_id", "shop_id")[:batch_size])
-            outbox_put(
-                (
-                    (
-                        reminder_key(pk, lead),
-                        KIND,
-                        {"ticket_id": pk, "request_id": rid, "shop_id": sid, "lead": label},
-                    )
-                    for pk, rid, sid in rows
-                ),
-                at=now,
-            )
-            counts[f"queued_{label}"] += len(rows)
-            counts["queued"] += len(rows)
+            queued = execute(sql, params)
+            counts[f"queued_{label}"] += queued
+            counts["queued"] += queued
             if time.monotonic() - started > budget_seconds:
                 counts["out_of_time"] = 1
                 return counts
-            if len(rows) < batch_size:
+            if queued < batch_size:
                 break
     return counts

@@ -4,11 +4,9 @@ dict of counts, which the jobs add to what they report."""
 
 from django.dispatch import Signal
 
-# The job breached tickets whose window passed unanswered: kwargs rows (dicts with id,
-# request_id, shop_id, reply_due_at), at.
+# The job breached tickets whose window passed unanswered: kwargs ids (of the tickets), at.
 tickets_breached = Signal()
-# The job found promises whose date ended with no invoice: kwargs rows (id, request_id, shop_id,
-# promised_date), at.
+# The job found promises whose date ended with no invoice: kwargs ids (of the tickets), at.
 promises_broken = Signal()
 # A ticket's first answer came after its window: kwargs ticket, reply, at.
 reply_late = Signal()

@@ -22,6 +22,8 @@ from django.dispatch import Signal
 from django.utils import timezone
 
 from core.history import history_rows
+from core.sql import execute, id_rows, timestamp
+from core.sql import ids as sql_ids
 
 from ..models import Dispute
 from ..signals import disputes_timed_out
@@ -29,6 +31,20 @@ from ._common import SUBJECT
 
 State = Dispute.State
 BATCH_SIZE = 500
+
+
+def _move(ids: list[int], *, from_state: str, to_state: str, changes: dict[str, Any]) -> int:
+    """One conditional UPDATE of the claimed disputes, joined on their ids (a plan that does not
+    depend on the table's statistics, see `core.sql`)."""
+    table = Dispute._meta.db_table
+    values = {"state": to_state, **changes}
+    assignments = ", ".join(f"{column} = %s" for column in values)
+    sql = (
+        f"UPDATE {table} SET {assignments} FROM {id_rows('chosen')} "
+        f"WHERE {table}.id = chosen.id AND {table}.state = %s"
+    )
+    params = [timestamp(v) if isinstance(v, datetime) else v for v in values.values()]
+    return execute(sql, [*params, sql_ids(ids), from_state])
 
 
 def _lapse(
@@ -57,7 +73,7 @@ def _lapse(
             if not rows:
                 return total
             ids = [r["pk"] for r in rows]
-            moved = disputes.filter(pk__in=ids, state=from_state).update(state=to_state, **changes)
+            moved = _move(ids, from_state=from_state, to_state=to_state, changes=changes)
             if moved != len(ids):  # cannot happen under the row locks; never half-record
                 raise RuntimeError(f"dispute deadline job: moved {moved} of {len(ids)}")
             history_rows(
@@ -76,7 +92,7 @@ def _lapse(
                 at=now,
             )
             if signal is not None:
-                for _receiver, extra in signal.send(sender=Dispute, rows=rows, at=now):
+                for _receiver, extra in signal.send(sender=Dispute, ids=ids, at=now):
                     counts.update(extra or {})
         total += len(rows)
         if len(rows) < batch_size:

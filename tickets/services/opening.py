@@ -1,15 +1,16 @@
 """Opening urge tickets (spec 4.1–4.2): the one code path for the beat job and the consumer's
 催开票 button, exactly once per request, whoever gets there first.
 
-A batch is a few set-based statements in one transaction, the same on PostgreSQL and SQLite:
+A batch is four set-based statements in one transaction, written once for PostgreSQL and
+SQLite (`core.sql` holds the few words in which they differ):
 
 1. claim the overdue requests of new-flow shops that have no ticket yet, oldest first, after a
    cursor (PostgreSQL: `FOR NO KEY UPDATE SKIP LOCKED`, so a request being issued or urged by
    another transaction right now is left to it, and two jobs at once split the work);
 2. insert their tickets with `ON CONFLICT (request_id) DO NOTHING RETURNING`: the unique key,
    not a check in Python, makes a second ticket impossible;
-3. append the "ticket opened" history rows and queue the "ticket opened" messages (unique
-   outbox keys) for exactly the tickets that statement created.
+3. append the "ticket opened" history rows and 4. queue the "ticket opened" messages (unique
+   outbox keys), both `INSERT ... SELECT` from exactly the tickets step 2 created.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
-from core.history import actor_or_none, history_rows
-from core.outbox import outbox_put
+from core.history import actor_or_none, history_insert
+from core.outbox import outbox_insert
+from core.sql import id_rows, json_object, timestamp
+from core.sql import ids as sql_ids
+from core.sql import run as sql_run
 from invoices.models import InvoiceRequest
 from invoices.overdue import is_overdue, overdue_q
 
@@ -40,7 +44,7 @@ _INSERT = """
 INSERT INTO {ticket} (request_id, shop_id, state, opened_at, opened_via, reply_due_at,
                       urge_count, sla, resolution, resolution_note, promise_state)
 SELECT r.id, r.shop_id, %s, %s, %s, %s, 0, '', '', '', ''
-FROM {request} r WHERE r.id IN ({ids})
+FROM {request} r JOIN {chosen} ON chosen.id = r.id WHERE true
 ON CONFLICT (request_id) DO NOTHING
 RETURNING id, request_id, shop_id
 """
@@ -66,16 +70,36 @@ def _candidates(
 
 def _insert_tickets(ids: list[int], *, now: datetime, via: str) -> list[tuple[int, int, int]]:
     """Step 2: (ticket id, request id, shop id) of the tickets this statement created."""
-    adapt = connection.ops.adapt_datetimefield_value
+    table = UrgeTicket._meta.db_table
     sql = _INSERT.format(
-        ticket=UrgeTicket._meta.db_table,
-        request=InvoiceRequest._meta.db_table,
-        ids=", ".join(["%s"] * len(ids)),
+        ticket=table, request=InvoiceRequest._meta.db_table, chosen=id_rows("chosen")
     )
-    params = [UrgeTicket.State.AWAITING_REPLY, adapt(now), via, adapt(reply_due_at(now)), *ids]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [tuple(row) for row in cursor.fetchall()]
+    t = timestamp
+    state = UrgeTicket.State.AWAITING_REPLY
+    return sql_run(sql, [state, t(now), via, t(reply_due_at(now)), sql_ids(ids)])
+
+
+def _record_opened(ticket_ids: list[int], *, now: datetime, via: str, by_id: int | None) -> None:
+    """Steps 3 and 4: the history row and the "ticket opened" message of each new ticket."""
+    table = UrgeTicket._meta.db_table
+    opened = f"FROM {table} t JOIN {id_rows('chosen')} ON chosen.id = t.id WHERE true"
+    sql_run(
+        history_insert(
+            "SELECT t.request_id, 'ticket', t.id, %s, 'ticket_opened', '', %s, "
+            f"{json_object(('via', '%s'))}, %s {opened}"
+        ),
+        [by_id, UrgeTicket.State.AWAITING_REPLY, via, timestamp(now), sql_ids(ticket_ids)],
+    )
+    payload = json_object(
+        ("ticket_id", "t.id"), ("request_id", "t.request_id"), ("shop_id", "t.shop_id")
+    )
+    sql_run(
+        outbox_insert(
+            "SELECT 'ticket:' || t.id || ':opened' AS key, 'ticket_opened' AS kind, "
+            f"{payload} AS payload, %s AS created_at {opened}"
+        ),
+        [timestamp(now), sql_ids(ticket_ids)],
+    )
 
 
 def tickets_open_batch(
@@ -99,32 +123,11 @@ def tickets_open_batch(
         if not candidates:
             return [], None
         opened = _insert_tickets([pk for pk, _due in candidates], now=now, via=via)
-        history_rows(
-            [
-                {
-                    "request_id": request_id,
-                    "subject": "ticket",
-                    "subject_id": ticket_id,
-                    "actor": actor_or_none(by),
-                    "action": "ticket_opened",
-                    "state_to": UrgeTicket.State.AWAITING_REPLY,
-                    "data": {"via": via},
-                }
-                for ticket_id, request_id, _shop in opened
-            ],
-            at=now,
-        )
-        outbox_put(
-            (
-                (
-                    f"ticket:{ticket_id}:opened",
-                    "ticket_opened",
-                    {"ticket_id": ticket_id, "request_id": request_id, "shop_id": shop_id},
-                )
-                for ticket_id, request_id, shop_id in opened
-            ),
-            at=now,
-        )
+        if opened:
+            actor = actor_or_none(by)
+            _record_opened(
+                [t for t, _r, _s in opened], now=now, via=via, by_id=actor.pk if actor else None
+            )
     created = [(ticket_id, request_id) for ticket_id, request_id, _shop in opened]
     if len(candidates) < limit:
         return created, None
