@@ -1,9 +1,14 @@
-"""What every API action shares (the API's error mapping is `core.errors.api_exception_handler`)."""
+"""What every API action shares: input validation, a JSON parser and Basic auth that turn
+hostile input into 4xx (the API's error mapping is `core.errors.api_exception_handler`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+from drf_spectacular.authentication import BasicScheme
+from rest_framework import authentication, parsers, serializers
+from rest_framework.exceptions import AuthenticationFailed, ParseError
 from rest_framework.request import Request
 from rest_framework.serializers import Serializer
 
@@ -14,3 +19,46 @@ def validated(serializer_class: type[Serializer], request: Request) -> dict[str,
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a nesting too deep for Python's parser a 400, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(_("JSON parse error: the document is nested too deeply.")) from None
+
+
+class BasicAuthentication(authentication.BasicAuthentication):
+    """HTTP Basic auth that refuses a user name or password with a NUL byte (401) before it
+    reaches the database, which cannot compare one (a 500 otherwise)."""
+
+    def authenticate_credentials(self, userid, password, request=None):
+        if "\x00" in userid or "\x00" in password:
+            raise AuthenticationFailed(_("Invalid username/password."))
+        return super().authenticate_credentials(userid, password, request)
+
+
+class BasicAuthenticationScheme(BasicScheme):
+    """The schema describes our Basic auth as HTTP Basic, like DRF's own."""
+
+    target_class = "core.api.BasicAuthentication"
+
+
+class BlankChoices:
+    """For a ModelSerializer: a read-only choice field whose model field may be blank says so,
+    so that the schema's enum admits "" (DRF drops `allow_blank` from read-only fields)."""
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        model = self.Meta.model
+        for name, field in fields.items():
+            if not isinstance(field, serializers.ChoiceField) or not field.read_only:
+                continue
+            source = field.source if field.source and field.source != "*" else name
+            model_field = next((f for f in model._meta.fields if f.name == source), None)
+            if model_field is not None and model_field.blank:
+                field.allow_blank = True
+        return fields

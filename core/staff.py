@@ -13,6 +13,7 @@ from .errors import Conflict
 from .history import history_record
 from .models import HistoryEntry, Shop, ShopMembership
 from .roles import require_shop_owner
+from .text import visible
 
 Role = ShopMembership.Role
 
@@ -47,7 +48,7 @@ def shop_staff_set(*, shop: Shop, by: AbstractBaseUser, username: str, role: str
     require_shop_owner(by, shop.pk)
     if role not in Role.values:
         raise ValidationError({"role": [_("Choose owner, operator or viewer.")]})
-    user = get_user_model().objects.filter(username=(username or "").strip()).first()
+    user = get_user_model().objects.filter(username=visible(username)).first()
     if user is None:
         raise ValidationError({"username": [_("There is no user with this login.")]})
     with transaction.atomic():

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.api import BlankChoices
+
 from .models import Dispute
 from .plans import Plan
 from .selectors import dispute_progress
 
 
-class DisputeSerializer(serializers.ModelSerializer):
+class DisputeSerializer(BlankChoices, serializers.ModelSerializer):
     """A dispute as both sides see it: its progress (whose move, the deadline in force) and,
     once judged, the verdict and the written reason."""
 

@@ -7,11 +7,11 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import validated
+from core.api import JSONParser, validated
 
 from . import selectors, services
 from .models import InvoiceRequest, Order
@@ -26,6 +26,9 @@ from .serializers import (
 
 class InvoiceRequestFilter(filters.FilterSet):
     order_number = filters.CharFilter(field_name="order__number")
+    # A number, not a choice of shops: the list is already scoped, and an unknown shop is an
+    # empty list, not an error.
+    shop = filters.NumberFilter(field_name="shop_id")
 
     class Meta:
         model = InvoiceRequest

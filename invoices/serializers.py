@@ -3,13 +3,14 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.api import BlankChoices
 from core.models import HistoryEntry
 
 from .models import InvoiceRequest
 from .overdue import is_overdue
 
 
-class HistoryEntrySerializer(serializers.ModelSerializer):
+class HistoryEntrySerializer(BlankChoices, serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.get_username", default=None, read_only=True)
 
     class Meta:
@@ -26,7 +27,7 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
         ]
 
 
-class InvoiceRequestSerializer(serializers.ModelSerializer):
+class InvoiceRequestSerializer(BlankChoices, serializers.ModelSerializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
     shop_name = serializers.CharField(source="shop.name", read_only=True)
     is_overdue = serializers.SerializerMethodField()

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict, DomainError
 from core.history import history_record
 from core.roles import require_shop_writer
+from core.text import text_field, visible
 from core.uploads import check_upload, saved_upload
 
 from .models import InvoiceRequest, Order
@@ -31,18 +32,20 @@ State = InvoiceRequest.State
 def clean_request_fields(data: dict[str, Any]) -> dict[str, Any]:
     """Validate a consumer's invoice details (spec 3); raise ValidationError per field."""
     R = InvoiceRequest
-    fields = {
-        "title_type": (data.get("title_type") or "").strip(),
-        "title": (data.get("title") or "").strip(),
-        "tax_id": (data.get("tax_id") or "").strip(),
-        "invoice_kind": (data.get("invoice_kind") or "").strip(),
-        "email": (data.get("email") or "").strip(),
-        "registered_address": (data.get("registered_address") or "").strip(),
-        "registered_phone": (data.get("registered_phone") or "").strip(),
-        "bank_name": (data.get("bank_name") or "").strip(),
-        "bank_account": (data.get("bank_account") or "").strip(),
-        "tax_id_warning": "",
-    }
+    names = (
+        "title_type",
+        "title",
+        "tax_id",
+        "invoice_kind",
+        "email",
+        "registered_address",
+        "registered_phone",
+        "bank_name",
+        "bank_account",
+    )
+    # A title of zero-width spaces is no title: invisible characters go before any check.
+    fields = {name: visible(str(data.get(name) or "")) for name in names}
+    fields["tax_id_warning"] = ""
     errors: dict[str, list] = {}
 
     def add(field: str, message: str, code: str) -> None:
@@ -258,9 +261,16 @@ def invoice_request_refuse(
 ) -> InvoiceRequest:
     """The merchant refuses to issue, with a reason the consumer reads (and may dispute)."""
     require_shop_writer(by, invoice_request.shop_id)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": [_("Say why the invoice is refused.")]})
+    errors: dict[str, list] = {}
+    reason = text_field(
+        {"reason": reason},
+        "reason",
+        errors,
+        required=True,
+        required_message=_("Say why the invoice is refused."),
+    )
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         return _transition(
             invoice_request,

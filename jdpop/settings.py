@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "core.middleware.RejectNulBytesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -163,7 +164,12 @@ X_FRAME_OPTIONS = "DENY"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "core.api.BasicAuthentication",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -178,6 +184,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.openapi.add_error_responses",
+    ],
 }
 # Urge tickets share field names ("state", "resolution") with other models: name their enums
 # (and keep the invoice request's StateEnum under the name it had).
@@ -215,6 +225,9 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # --- the platform's rules (spec 4, 5) -------------------------------------------------------
 JDPOP_OVERDUE_AFTER = timedelta(hours=env.float("JDPOP_OVERDUE_HOURS", default=10 * 24))
 JDPOP_REPLY_WINDOW = timedelta(hours=env.float("JDPOP_REPLY_WINDOW_HOURS", default=24))
+# A promised issue date (a ticket's 已协商开票时间, a dispute's 另行约定开票日期) lies at most
+# this many days ahead: a promise for the year 3000 could never be broken.
+JDPOP_PROMISE_MAX_DAYS = env.int("JDPOP_PROMISE_MAX_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

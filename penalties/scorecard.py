@@ -258,13 +258,18 @@ def _row(
     )
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2999  # the months the scorecard can show
+
+
 def parse_month(value: str | None) -> date | None:
-    """`2026-11` → 1 November 2026; None for anything else."""
+    """`2026-11` → 1 November 2026; None for anything else, or a year the scorecard does not
+    show (the month after December 9999 does not exist)."""
     try:
         year, month = (int(part) for part in (value or "").split("-"))
-        return date(year, month, 1)
+        parsed = date(year, month, 1)
     except ValueError:
         return None
+    return parsed if FIRST_YEAR <= parsed.year <= LAST_YEAR else None
 
 
 PAGE_SIZE = 50
@@ -272,7 +277,14 @@ PAGE_SIZE = 50
 
 def scorecard_admin_view(request: HttpRequest, *, site) -> HttpResponse:
     """The admin page /admin/scorecard/?month=2026-11 (arbitrators only: the site wraps it)."""
-    month = parse_month(request.GET.get("month")) or china_date().replace(day=1)
+    asked = request.GET.get("month")
+    month = parse_month(asked) or china_date().replace(day=1)
+    error = ""
+    if asked and parse_month(asked) is None:
+        error = _(
+            "“%(month)s” is not a month from %(first)d-01 to %(last)d-12: showing this month."
+        )
+        error = str(error) % {"month": asked[:20], "first": FIRST_YEAR, "last": LAST_YEAR}
     rows = scorecard(month=month)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     tier_counts = {tier: 0 for tier in TIER_ORDER}
@@ -288,5 +300,6 @@ def scorecard_admin_view(request: HttpRequest, *, site) -> HttpResponse:
         "page": page,
         "tier_counts": [(tier.label, n) for tier, n in tier_counts.items()],
         "rules": TIER_RULES,
+        "error": error,
     }
-    return TemplateResponse(request, "admin/scorecard.html", context)
+    return TemplateResponse(request, "admin/scorecard.html", context, status=400 if error else 200)

@@ -22,13 +22,13 @@ from django.utils.translation import gettext as _
 from core.errors import Conflict
 from core.history import history_record
 from core.roles import require_arbitrator
+from core.text import text_field
 from disputes.models import Dispute
 from tickets.models import UrgeTicket
 from tickets.services import ticket_history
 
 from .models import Penalty
 
-NOTE_MAX = 2000
 Kind = Penalty.Kind
 
 
@@ -80,12 +80,13 @@ def _subject_of(penalty: Penalty) -> tuple[int, str, int] | None:
     return None
 
 
-def _clean_note(note: str, *, required: bool) -> str:
-    note = (note or "").strip()
-    if required and not note:
-        raise ValidationError({"note": [_("Say why the penalty is waived.")]})
-    if len(note) > NOTE_MAX:
-        raise ValidationError({"note": [_("At most %(n)d characters.") % {"n": NOTE_MAX}]})
+def _clean_note(note: str, *, required_message: str | None = None) -> str:
+    """The arbitrator's note, cleaned and bounded (`core.text`); required with a message."""
+    errors: dict[str, list] = {}
+    rules = {"required": required_message is not None, "required_message": required_message}
+    note = text_field({"note": note}, "note", errors, **rules)
+    if errors:
+        raise ValidationError(errors)
     return note
 
 
@@ -120,26 +121,25 @@ def _decide(penalty: Penalty, *, by: AbstractBaseUser, to: str, note: str) -> Pe
 def penalty_confirm(*, penalty: Penalty, by: AbstractBaseUser, note: str = "") -> Penalty:
     """An arbitrator confirms a proposed penalty: it counts against the shop."""
     require_arbitrator(by)
-    return _decide(
-        penalty, by=by, to=Penalty.State.CONFIRMED, note=_clean_note(note, required=False)
-    )
+    return _decide(penalty, by=by, to=Penalty.State.CONFIRMED, note=_clean_note(note))
 
 
 def penalty_waive(*, penalty: Penalty, by: AbstractBaseUser, note: str) -> Penalty:
     """An arbitrator waives a proposed penalty, saying why (the note is required)."""
     require_arbitrator(by)
-    return _decide(penalty, by=by, to=Penalty.State.WAIVED, note=_clean_note(note, required=True))
+    return _decide(
+        penalty,
+        by=by,
+        to=Penalty.State.WAIVED,
+        note=_clean_note(note, required_message=_("Say why the penalty is waived.")),
+    )
 
 
 def penalty_record_false_reply(*, ticket: UrgeTicket, by: AbstractBaseUser, note: str) -> Penalty:
     """An arbitrator finds a ticket's reply false (乱填, spec 8): a confirmed penalty against the
     shop, with the arbitrator's finding, once per ticket (the unique ticket-and-kind index)."""
     require_arbitrator(by)
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": [_("Say what in the reply was false.")]})
-    if len(note) > NOTE_MAX:
-        raise ValidationError({"note": [_("At most %(n)d characters.") % {"n": NOTE_MAX}]})
+    note = _clean_note(note, required_message=_("Say what in the reply was false."))
     if not ticket.replies.exists():
         raise Conflict("no_reply", _("This ticket has no reply to find false."))
     now = timezone.now()

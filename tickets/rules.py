@@ -12,12 +12,13 @@ Each rule has its Python form (one ticket) and, where a job needs it, its filter
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
-from core.clock import end_of_china_day
+from core.clock import china_date, end_of_china_day
 from invoices.models import InvoiceRequest
 
 from .models import UrgeTicket
@@ -52,6 +53,26 @@ def seconds_left(ticket: UrgeTicket, now: datetime) -> int | None:
     if ticket.state == State.ANSWERED:
         return None
     return int((ticket.reply_due_at - now).total_seconds())
+
+
+def latest_promise_date(at: datetime) -> date:
+    """The last date a promise made at `at` may name: JDPOP_PROMISE_MAX_DAYS after today in
+    China time (a promise for the year 3000 could never be broken)."""
+    return china_date(at) + timedelta(days=settings.JDPOP_PROMISE_MAX_DAYS)
+
+
+def promise_date_error(promised: date | None, *, at: datetime) -> str | None:
+    """What is wrong with promising `promised` at `at` (None when it may be promised): it must
+    be after today in China time and at most JDPOP_PROMISE_MAX_DAYS ahead."""
+    if promised is None:
+        return _("Give the agreed issue date.")
+    if promised <= china_date(at):
+        return _("The agreed issue date must be after today.")
+    if promised > latest_promise_date(at):
+        return _("The agreed issue date can be at most %(n)d days ahead.") % {
+            "n": settings.JDPOP_PROMISE_MAX_DAYS
+        }
+    return None
 
 
 def promise_due_at(promised: date) -> datetime:

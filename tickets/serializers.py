@@ -6,11 +6,13 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.api import BlankChoices
+
 from .models import TicketReply, UrgeTicket
 from .rules import seconds_left
 
 
-class TicketReplySerializer(serializers.ModelSerializer):
+class TicketReplySerializer(BlankChoices, serializers.ModelSerializer):
     by = serializers.CharField(source="by.get_username", default=None, read_only=True)
     attachment_url = serializers.SerializerMethodField()
 
@@ -25,7 +27,7 @@ class TicketReplySerializer(serializers.ModelSerializer):
         return reverse("ticket-reply-attachment", args=[obj.pk])
 
 
-class UrgeTicketSerializer(serializers.ModelSerializer):
+class UrgeTicketSerializer(BlankChoices, serializers.ModelSerializer):
     """A ticket as a list row: its request, deadline and outcome."""
 
     request = serializers.IntegerField(source="request_id", read_only=True)

@@ -18,9 +18,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.clock import china_date
 from core.errors import Conflict, DomainError
 from core.roles import require_shop_writer
+from core.text import clean_text, text_field
 from invoices.models import InvoiceRequest
+from tickets.rules import latest_promise_date, promise_date_error
 
 from ..models import Dispute, Evidence
 from ..plans import PLAN_RULES
@@ -29,16 +32,16 @@ from .evidence import submit_in_transaction
 
 Verdict = Dispute.Verdict
 Reason = Dispute.ReasonCode
-NOTE_MAX = 2000
 
 
 def _check_note(note: str, *, required: bool, errors: dict[str, list]) -> str:
-    note = (note or "").strip()
-    if required and not note:
-        errors["note"] = [_("This plan needs a note.")]
-    elif len(note) > NOTE_MAX:
-        errors["note"] = [_("At most %(n)d characters.") % {"n": NOTE_MAX}]
-    return note
+    return text_field(
+        {"note": note},
+        "note",
+        errors,
+        required=required,
+        required_message=_("This plan needs a note."),
+    )
 
 
 def _require_in_window(due_at: datetime | None, now: datetime) -> None:
@@ -57,10 +60,13 @@ def plan_problems(
         return {"plan": [_("Choose one of the five plans.")]}
     _check_note(note, required=rule.needs_note, errors=errors)
     if rule.needs_date:
+        now = timezone.now()
         if plan_date is None:
             errors["plan_date"] = [_("This plan needs the agreed issue date.")]
-        elif plan_date <= timezone.localdate():
+        elif plan_date <= china_date(now):
             errors["plan_date"] = [_("The agreed issue date must be in the future.")]
+        elif plan_date > latest_promise_date(now):
+            errors["plan_date"] = [promise_date_error(plan_date, at=now)]
     if rule.needs_issued_invoice and not (
         InvoiceRequest.objects.for_system()
         .filter(
@@ -100,7 +106,7 @@ def dispute_answer(
     changes = {
         "plan": plan,
         "plan_date": plan_date if rule.needs_date else None,
-        "plan_note": (note or "").strip(),
+        "plan_note": clean_text(note),
         "answered_at": now,
         "answered_by": by,
     }
@@ -203,5 +209,5 @@ def dispute_withdraw(*, dispute: Dispute, by: AbstractBaseUser, note: str = "") 
             by=by,
             at=now,
             changes={"outcome": Dispute.Outcome.WITHDRAWN, "closed_at": now},
-            data={"note": (note or "").strip()},
+            data={"note": clean_text(note)},
         )

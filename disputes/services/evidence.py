@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict
+from core.text import text_field
 from core.uploads import check_upload, saved_upload
 
 from ..models import Dispute, Evidence
@@ -40,12 +41,10 @@ def dispute_evidence_add(
     """Add a draft piece of evidence (text and/or a PDF, OFD or image file) for `by`'s side,
     while the dispute is open and that side has not submitted yet."""
     party = party_of(dispute, by)
-    text = (text or "").strip()
     errors: dict[str, list] = {}
-    if not text and file is None:
+    text = text_field({"text": text}, "text", errors, max_length=TEXT_MAX)
+    if not text and file is None and not errors:
         errors["text"] = [_("Write something or attach a file.")]
-    if len(text) > TEXT_MAX:
-        errors["text"] = [_("At most %(n)d characters.") % {"n": TEXT_MAX}]
     detected = check_upload(file, errors, "file")
     if errors:
         raise ValidationError(errors)

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import Conflict
 from core.roles import require_arbitrator
+from core.text import text_field
 
 from ..models import Dispute
 from ..signals import dispute_judged
@@ -143,17 +144,15 @@ def dispute_judge(
     The written reason is required when the judgment differs from the proposal (an override);
     agreeing with the proposal, it defaults to the reason code's text."""
     require_arbitrator(by)
-    reason = (reason or "").strip()
     errors: dict[str, list] = {}
+    reason = text_field({"reason": reason}, "reason", errors, max_length=REASON_MAX)
     if verdict not in Dispute.JUDGMENT_VERDICTS:
         errors["verdict"] = [_("Choose merchant liable or not liable.")]
     if reason_code not in Dispute.ReasonCode.values:
         errors["reason_code"] = [_("Choose a reason code.")]
     overriding = (verdict, reason_code) != (dispute.proposed_verdict, dispute.proposed_reason_code)
-    if overriding and not reason:
+    if overriding and not reason and "reason" not in errors:
         errors["reason"] = [_("Write the reason: this judgment differs from the proposal.")]
-    if len(reason) > REASON_MAX:
-        errors["reason"] = [_("At most %(n)d characters.") % {"n": REASON_MAX}]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import Conflict, DomainError
+from core.text import text_field
 from invoices.models import InvoiceRequest
 from tickets.models import UrgeTicket
 from tickets.rules import window_passed
@@ -43,7 +44,6 @@ from .judgment import judge_in_transaction
 
 Kind = Dispute.Kind
 State = Dispute.State
-COMPLAINT_MAX = 2000
 
 
 def ticket_is_disputable(ticket: UrgeTicket, *, now: datetime | None = None) -> bool:
@@ -85,13 +85,16 @@ def dispute_open(
     """The consumer opens a dispute of `kind` on their request (see the module docstring)."""
     if not by.is_authenticated or request.consumer_id != by.pk:
         raise PermissionDenied(_("Only the consumer of the request can open a dispute."))
-    complaint = (complaint or "").strip()
-    if not complaint:
-        raise ValidationError({"complaint": [_("Say what is wrong.")]})
-    if len(complaint) > COMPLAINT_MAX:
-        raise ValidationError(
-            {"complaint": [_("At most %(n)d characters.") % {"n": COMPLAINT_MAX}]}
-        )
+    errors: dict[str, list] = {}
+    complaint = text_field(
+        {"complaint": complaint},
+        "complaint",
+        errors,
+        required=True,
+        required_message=_("Say what is wrong."),
+    )
+    if errors:
+        raise ValidationError(errors)
     now = timezone.now()
     problem = dispute_opening_problem(request=request, kind=kind, now=now)
     if problem is not None:

@@ -295,11 +295,11 @@ def test_the_admin_index_links_to_the_scorecard(client):
     assert 'href="/admin/scorecard/"' in client.get("/admin/").content.decode()
 
 
-def test_a_bad_month_falls_back_to_the_current_one(client):
+def test_a_bad_month_is_a_400_that_shows_the_current_one(client):
     client.force_login(arbitrator())
     with time_machine.travel(datetime(2026, 11, 30, 23, 30, tzinfo=CN), tick=False):
         response = client.get("/admin/scorecard/", {"month": "November"})
-    assert response.status_code == 200
+    assert response.status_code == 400 and "November" in response.text
     assert response.context["month"] == NOVEMBER
 
 

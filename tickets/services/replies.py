@@ -14,14 +14,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.clock import china_date
 from core.history import actor_or_none
 from core.roles import require_shop_writer
+from core.text import text_field
 from core.uploads import DetectedFile, check_upload, saved_upload
 from invoices.models import InvoiceRequest
 
 from ..models import TicketReply, UrgeTicket
-from ..rules import promise_due_at, reply_is_late
+from ..rules import promise_date_error, promise_due_at, reply_is_late
 from ..signals import reply_late
 from ._common import ticket_history
 
@@ -55,15 +55,20 @@ def _clean_reply(
     promised_date: date | None,
     attachment: File | None,
     at: datetime,
-) -> DetectedFile | None:
-    """The reply's errors by field (nothing is written when there is one); the attachment's
-    detected type."""
+) -> tuple[str, DetectedFile | None]:
+    """The reply's errors by field (nothing is written when there is one); else its cleaned
+    note and the attachment's detected type."""
     errors: dict[str, list] = {}
     need = REQUIREMENTS.get(resolution)
     if need is None:
         raise ValidationError({"resolution": _("Choose one of the four resolutions.")})
-    if need["note"] and not note.strip():
-        errors["note"] = [_("This resolution needs a note for the consumer and the platform.")]
+    note = text_field(
+        {"note": note},
+        "note",
+        errors,
+        required=need["note"],
+        required_message=_("This resolution needs a note for the consumer and the platform."),
+    )
     if (
         need["uploaded"]
         and not InvoiceRequest.objects.for_system()
@@ -73,16 +78,12 @@ def _clean_reply(
         errors["resolution"] = [
             _("已开发票 can only be sent once the invoice is uploaded: upload it instead.")
         ]
-    if need["date"]:
-        today = china_date(at)
-        if promised_date is None:
-            errors["promised_date"] = [_("Give the agreed issue date.")]
-        elif promised_date <= today:
-            errors["promised_date"] = [_("The agreed issue date must be after today.")]
+    if need["date"] and (problem := promise_date_error(promised_date, at=at)):
+        errors["promised_date"] = [problem]
     detected = check_upload(attachment, errors, "attachment")
     if errors:
         raise ValidationError(errors)
-    return detected
+    return note, detected
 
 
 def _promise_changes(ticket: UrgeTicket, resolution: str, promised_date: date | None) -> dict:
@@ -174,8 +175,7 @@ def ticket_reply(
     accepted and marked late (and, if it is the first answer, a late-reply penalty)."""
     at = at or timezone.now()
     require_shop_writer(by, ticket.shop_id)
-    note = (note or "").strip()
-    detected = _clean_reply(
+    note, detected = _clean_reply(
         ticket=ticket,
         resolution=resolution,
         note=note,
