@@ -50,6 +50,9 @@ def _test_settings(settings, tmp_path):
     """Uploaded files go to a per-test folder; passwords hash fast."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    from django.core.cache import cache
+
+    cache.clear()  # throttle counts start afresh in every test
 
 
 def pytest_sessionstart(session) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.authentication import BasicScheme
 from rest_framework import authentication, parsers, serializers
 from rest_framework.exceptions import AuthenticationFailed, ParseError
 from rest_framework.request import Request
 from rest_framework.serializers import Serializer
+
+from .errors import DomainError
 
 
 def validated(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
@@ -31,6 +34,20 @@ class JSONParser(parsers.JSONParser):
             raise ParseError(_("JSON parse error: the document is nested too deeply.")) from None
 
 
+class LockedOut(DomainError):
+    """Too many failed logins for this account or address (django-axes): a 429."""
+
+    status = 429
+
+    def __init__(self) -> None:
+        minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+        message = _(
+            "Too many failed logins for this account or from this address. Try again in "
+            "%(minutes)d minutes."
+        )
+        super().__init__("locked_out", message, minutes=minutes)
+
+
 class BasicAuthentication(authentication.BasicAuthentication):
     """HTTP Basic auth that refuses a user name or password with a NUL byte (401) before it
     reaches the database, which cannot compare one (a 500 otherwise)."""
@@ -38,7 +55,13 @@ class BasicAuthentication(authentication.BasicAuthentication):
     def authenticate_credentials(self, userid, password, request=None):
         if "\x00" in userid or "\x00" in password:
             raise AuthenticationFailed(_("Invalid username/password."))
-        return super().authenticate_credentials(userid, password, request)
+        try:
+            return super().authenticate_credentials(userid, password, request)
+        except AuthenticationFailed:
+            # django-axes refused (it flags the request it was given): the login page's 429.
+            if getattr(request, "axes_locked_out", False):
+                raise LockedOut() from None
+            raise
 
 
 class BasicAuthenticationScheme(BasicScheme):

@@ -3,13 +3,13 @@ once for the pages (`core.pages`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions as drf_exceptions
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
+
+if TYPE_CHECKING:
+    from rest_framework.response import Response
 
 
 class DomainError(Exception):
@@ -31,7 +31,12 @@ class Conflict(DomainError):
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """Map domain and Django validation errors onto DRF responses with stable codes."""
+    """Map domain and Django validation errors onto DRF responses with stable codes. (DRF is
+    imported here, not above: its settings import our authentication, which raises these.)"""
+    from rest_framework import exceptions as drf_exceptions
+    from rest_framework.response import Response
+    from rest_framework.views import exception_handler
+
     if isinstance(exc, DomainError):
         return Response({"code": exc.code, "detail": exc.message}, status=exc.status)
     if isinstance(exc, DjangoValidationError):

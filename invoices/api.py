@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import JSONParser, validated
+from core.auth import UploadThrottle, UserThrottle
 
 from . import selectors, services
 from .models import InvoiceRequest, Order
@@ -60,7 +61,12 @@ class MerchantInvoiceRequestViewSet(_RequestViewSet):
         return InvoiceRequest.objects.for_merchant(self.request.user)
 
     @extend_schema(request=IssueSerializer, responses=InvoiceRequestSerializer)
-    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    @action(
+        detail=True,
+        methods=["post"],
+        parser_classes=[MultiPartParser, FormParser],
+        throttle_classes=[UserThrottle, UploadThrottle],
+    )
     def issue(self, request: Request, pk: str | None = None) -> Response:
         invoice_request = self.get_object()
         data = validated(IssueSerializer, request)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.auth import UploadThrottle, throttled
 from core.pages import form_post, paginate, press
 from core.roles import can_write_for_shop, is_arbitrator, is_merchant
 from core.uploads import serve_upload
@@ -88,6 +89,7 @@ def merchant_request_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttled(UploadThrottle)
 def merchant_issue(request: HttpRequest, pk: int) -> HttpResponse:
     """Upload the invoice: the request becomes issued."""
     invoice_request = _merchant_request(request, pk)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "axes",
     # The floors, lowest first (the import contracts in pyproject.toml keep them so):
     "core",
     "invoices",
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "jdpop.urls"
@@ -115,6 +117,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Repeated failed logins lock out the account, and the address, for a while (django-axes), in
+# the login page, the admin and HTTP Basic alike (core.auth).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("JDPOP_LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("JDPOP_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
+# Behind a proxy that sets X-Forwarded-For, say how many: otherwise the address is the peer's
+# own, so that a forged header cannot dodge the lockout by address.
+AXES_IPWARE_PROXY_COUNT = env.int("JDPOP_TRUSTED_PROXIES", default=0)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if AXES_IPWARE_PROXY_COUNT else ("REMOTE_ADDR",)
+)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -144,6 +163,14 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 INVOICE_UPLOAD_MAX_BYTES = env.int("JDPOP_INVOICE_UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = INVOICE_UPLOAD_MAX_BYTES + 1024 * 1024
+
+# --- cache (throttle counts; Redis in production, so that every process counts together) --
+_cache_url = env.str("CACHE_URL", default="")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url.startswith(("redis://", "rediss://"))
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 # --- e-mail ---------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
@@ -177,6 +204,15 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.auth.AnonThrottle", "core.auth.UserThrottle"],
+}
+# Requests per period (s, min, hour, day), per address for anonymous callers, per user else;
+# "urge" and "upload" also apply to the pages (core.auth.throttled).
+JDPOP_THROTTLE_RATES = {
+    "anon": env.str("JDPOP_THROTTLE_ANON", default="120/min"),
+    "user": env.str("JDPOP_THROTTLE_USER", default="1200/min"),
+    "urge": env.str("JDPOP_THROTTLE_URGE", default="20/hour"),
+    "upload": env.str("JDPOP_THROTTLE_UPLOAD", default="300/hour"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "jdpop API",

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.api import JSONParser, validated
+from core.auth import UploadThrottle, UrgeThrottle, UserThrottle
 from invoices.models import InvoiceRequest
 
 from . import services
@@ -67,7 +68,12 @@ class MerchantTicketViewSet(_TicketViewSet):
         },
         responses={201: UrgeTicketDetailSerializer},
     )
-    @action(detail=True, methods=["post"], parser_classes=[JSONParser, MultiPartParser, FormParser])
+    @action(
+        detail=True,
+        methods=["post"],
+        parser_classes=[JSONParser, MultiPartParser, FormParser],
+        throttle_classes=[UserThrottle, UploadThrottle],
+    )
     def reply(self, request: Request, pk: str | None = None) -> Response:
         """Send a reply (final; a correction is a new reply)."""
         ticket = self.get_object()
@@ -116,7 +122,7 @@ class ConsumerUrgeViewSet(viewsets.GenericViewSet):
             200: OpenApiResponse(UrgeTicketDetailSerializer, description="urge recorded"),
         },
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], throttle_classes=[UserThrottle, UrgeThrottle])
     def urge(self, request: Request, pk: str | None = None) -> Response:
         """Open the request's urge ticket, or record one more urge (the deadline stays)."""
         invoice_request = self.get_object()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.auth import UploadThrottle, UrgeThrottle, throttled
 from core.clock import china_time
 from core.errors import DomainError
 from core.pages import form_post, paginate
@@ -34,6 +35,7 @@ from .selectors import TicketFilter, consumer_tickets, merchant_tickets, with_re
 
 @login_required
 @require_POST
+@throttled(UrgeThrottle)
 def my_invoice_urge(request: HttpRequest, pk: int) -> HttpResponse:
     """催开票: open the request's urge ticket now, or record one more urge on it (spec 4.2)."""
     invoice_request = get_object_or_404(
@@ -121,6 +123,7 @@ def merchant_ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttled(UploadThrottle)
 def merchant_ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     """Send a reply: explicit (confirmed) and final; a correction is a new reply."""
     ticket = _merchant_ticket(request, pk)

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.auth import UploadThrottle, throttled
 from core.pages import form_post, press
 from core.uploads import serve_upload
 
@@ -58,6 +59,7 @@ def _evidence_submit(request: HttpRequest, pk: int, side: str) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttled(UploadThrottle)
 def my_evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _evidence_add(request, pk, CONSUMER)
 
@@ -76,6 +78,7 @@ def my_evidence_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
+@throttled(UploadThrottle)
 def merchant_evidence_add(request: HttpRequest, pk: int) -> HttpResponse:
     return _evidence_add(request, pk, MERCHANT)
 

@@ -13,6 +13,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 from django.utils import timezone
 
 from core.models import HistoryEntry, Shop, ShopMembership
@@ -49,7 +50,8 @@ def test_the_demo_logins_exist_with_their_roles():
     out = seed()
     assert "40 invoice requests" in out
     for username in words.DEMO_LOGINS:
-        assert authenticate(username=username, password="jdpop-demo") is not None, username
+        login = RequestFactory().post("/accounts/login/")  # the lockout needs a request
+        assert authenticate(login, username=username, password="jdpop-demo"), username
     merchant = User.objects.get(username="merchant")
     shop = ShopMembership.objects.for_system().get(user=merchant, role="owner").shop
     roles = dict(shop.memberships.values_list("user__username", "role"))
