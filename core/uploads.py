@@ -34,21 +34,151 @@ OFD = DetectedFile("application/ofd", "ofd")
 PNG = DetectedFile("image/png", "png")
 JPEG = DetectedFile("image/jpeg", "jpg")
 BY_EXTENSION = {d.extension: d for d in (PDF, OFD, PNG, JPEG)}
-_SIGNATURES = ((b"%PDF-", PDF), (b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG))
 
 
-def _has_ofd_xml(f: File) -> bool:
-    """Whether the ZIP container has OFD.xml at its root (reads the directory, extracts nothing)."""
+# Keys that make a PDF do something: scripts (document-level or in any action, /OpenAction and
+# /AA included, whose dictionaries the walk enters), launching programs, embedded files, forms
+# that submit, rich media, jumps into other files. An invoice needs none of them.
+ACTIVE_PDF_KEYS = frozenset(
+    {
+        "/JavaScript",
+        "/JS",
+        "/Launch",
+        "/EmbeddedFile",
+        "/EmbeddedFiles",
+        "/RichMedia",
+        "/XFA",
+        "/SubmitForm",
+        "/ImportData",
+        "/GoToR",
+        "/GoToE",
+    }
+)
+MAX_PDF_OBJECTS = 20_000  # an invoice has dozens; a walk stops long before it costs anything
+MAX_IMAGE_PIXELS = 40_000_000
+# An OFD file is a zip of XML, images and fonts; nothing in it runs.
+OFD_MEMBER_TYPES = frozenset(
+    {"xml", "png", "jpg", "jpeg", "bmp", "tif", "tiff", "gif", "jb2", "ttf", "otf", "ttc", "ofd"}
+)
+OFD_MAX_MEMBERS = 2_000
+OFD_MAX_UNPACKED = 50 * 1024 * 1024
+EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"PK\x03\x04")
+
+
+def _refuse(message: str, **params: object) -> ValidationError:
+    return ValidationError(message, code="file_content", params=params or None)
+
+
+def _check_pdf(f: File) -> None:
+    """The whole file must be a PDF pypdf can read, and have no active content."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    try:
+        reader = PdfReader(f, strict=False)
+        if len(reader.pages) == 0:
+            raise _refuse(_("This PDF has no page."))
+        pending: list = [reader.trailer]
+        seen: set = set()
+        while pending:
+            obj = pending.pop()
+            if isinstance(obj, IndirectObject):
+                if (obj.idnum, obj.generation) in seen:
+                    continue
+                seen.add((obj.idnum, obj.generation))
+                if len(seen) > MAX_PDF_OBJECTS:
+                    raise _refuse(_("This PDF is too complex to be an invoice."))
+                obj = obj.get_object()
+            if isinstance(obj, DictionaryObject):
+                active = ACTIVE_PDF_KEYS.intersection(obj.keys())
+                if active:
+                    raise _refuse(
+                        _("This PDF has active content (%(keys)s), which an invoice never has."),
+                        keys=", ".join(sorted(k.lstrip("/") for k in active)),
+                    )
+                pending.extend(obj.values())
+            elif isinstance(obj, ArrayObject):
+                pending.extend(obj)
+    except ValidationError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+        raise _refuse(
+            _("This is not a PDF that can be read (%(error)s)."), error=str(e)[:80]
+        ) from e
+
+
+def _check_image(f: File, expected: DetectedFile) -> None:
+    """The whole file must decode as the image its first bytes announce, of sane dimensions."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(f) as image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise _refuse(
+                    _("This image is too large (%(w)d × %(h)d pixels)."),
+                    w=image.width,
+                    h=image.height,
+                )
+            if BY_EXTENSION.get({"PNG": "png", "JPEG": "jpg"}.get(image.format, "")) != expected:
+                raise _refuse(_("This file is not the image its first bytes claim."))
+            image.verify()
+    except ValidationError:
+        raise
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ) as e:
+        raise _refuse(_("This image cannot be read (%(error)s)."), error=str(e)[:80]) from e
+
+
+def _check_ofd(f: File) -> None:
+    """An OFD is a zip with OFD.xml at its root; every member is XML, an image or a font, under
+    its own folder (no absolute or `..` path), and the whole unpacks to a bounded size."""
     try:
         with zipfile.ZipFile(f) as z:
-            return any(name.lstrip("/") == "OFD.xml" for name in z.namelist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
-        return False
+            members = z.infolist()
+            if len(members) > OFD_MAX_MEMBERS:
+                raise _refuse(_("This OFD has too many files in it."))
+            if sum(m.file_size for m in members) > OFD_MAX_UNPACKED:
+                raise _refuse(_("This OFD unpacks to far more than an invoice (a zip bomb?)."))
+            names = [m.filename for m in members]
+            if "OFD.xml" not in (n.lstrip("/") for n in names):
+                raise ValidationError(
+                    _("This ZIP file is not an OFD invoice: it has no OFD.xml."), code="file_type"
+                )
+            for member in members:
+                name = member.filename
+                if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/"):
+                    raise _refuse(
+                        _("This OFD has a file outside its own folder: %(name)s."), name=name[:80]
+                    )
+                if member.is_dir():
+                    continue
+                extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+                if extension not in OFD_MEMBER_TYPES:
+                    raise _refuse(
+                        _("This OFD holds a file an invoice never has: %(name)s."), name=name[:80]
+                    )
+                with z.open(member) as content:
+                    if content.read(4).startswith(EXECUTABLE_MAGIC):
+                        raise _refuse(_("This OFD holds a program: %(name)s."), name=name[:80])
+    except ValidationError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as e:
+        raise ValidationError(
+            _("This ZIP file is not an OFD invoice: it has no OFD.xml."), code="file_type"
+        ) from e
 
 
 def detect_upload(f: File) -> DetectedFile:
-    """The type of an uploaded PDF, OFD, PNG or JPEG file, judged by content and size; raises
-    ValidationError saying what is wrong."""
+    """The type of an uploaded PDF, OFD, PNG or JPEG file, judged by its whole content (not
+    only its first bytes: HTML behind `%PDF-` is not a PDF) and its size, and refused when it
+    holds active content (scripts, programs, embedded files); raises ValidationError saying
+    what is wrong."""
     limit = settings.INVOICE_UPLOAD_MAX_BYTES
     size = f.size
     if not size:
@@ -62,16 +192,17 @@ def detect_upload(f: File) -> DetectedFile:
     try:
         f.seek(0)
         head = f.read(8)
-        for signature, detected in _SIGNATURES:
+        f.seek(0)
+        if head.startswith(b"%PDF-"):
+            _check_pdf(f)
+            return PDF
+        for signature, detected in ((b"\x89PNG\r\n\x1a\n", PNG), (b"\xff\xd8\xff", JPEG)):
             if head.startswith(signature):
+                _check_image(f, detected)
                 return detected
         if head.startswith(b"PK\x03\x04"):
-            f.seek(0)
-            if _has_ofd_xml(f):
-                return OFD
-            raise ValidationError(
-                _("This ZIP file is not an OFD invoice: it has no OFD.xml."), code="file_type"
-            )
+            _check_ofd(f)
+            return OFD
     finally:
         f.seek(0)
     raise ValidationError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 
 import factory
@@ -14,9 +15,28 @@ from invoices.overdue import overdue_at_for
 
 VALID_USCC = "91620105L015101280"
 
-# Minimal files that pass the content checks.
-PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+def _blank_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer, out = PdfWriter(), io.BytesIO()
+    writer.add_blank_page(width=595, height=420)
+    writer.write(out)
+    return out.getvalue()
+
+
+def _image(kind: str) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(out, kind)
+    return out.getvalue()
+
+
+# Small files that pass the content checks: they are what they say, all the way through.
+PDF_BYTES = _blank_pdf()
+PNG_BYTES = _image("PNG")
+JPEG_BYTES = _image("JPEG")
 
 
 class UserFactory(factory.django.DjangoModelFactory):

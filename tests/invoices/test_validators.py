@@ -18,6 +18,7 @@ from invoices.validators import (
     validate_invoice_number,
     validate_tax_id,
 )
+from tests.factories import JPEG_BYTES, PDF_BYTES, PNG_BYTES
 
 SPEC_USCC = "91620105L015101280"  # the specification's example; its check character is 0
 
@@ -200,9 +201,7 @@ def test_missing_invoice_number():
 
 # --- uploaded invoice files --------------------------------------------------------------
 
-PDF = b"%PDF-1.4\n1 0 obj <</Type /Catalog>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+PDF, PNG, JPEG = PDF_BYTES, PNG_BYTES, JPEG_BYTES
 
 
 def zipped(*names: str) -> bytes:
