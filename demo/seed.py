@@ -58,6 +58,7 @@ class SeedSummary:
     states: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     skipped: bool = False
+    password: str = DEMO_PASSWORD  # what the summary says of the demo logins' password
 
     @property
     def rows(self) -> int:
@@ -73,7 +74,7 @@ class SeedSummary:
             f"seed_demo: {self.shops} shops, {self.consumers} consumers, {self.orders} orders, "
             f"{self.requests} invoice requests ({states}), {self.history} history entries in "
             f"{self.seconds:.1f} s ({rate:,.0f} rows/s); logins {', '.join(DEMO_LOGINS)}, "
-            f"password {DEMO_PASSWORD}"
+            f"password {self.password}"
         )
 
 
@@ -113,14 +114,17 @@ def seed_demo(
     batch_size: int = 5000,
     now: datetime | None = None,
     progress: bool = True,
+    passwords: dict[str, str] | None = None,
 ) -> SeedSummary:
-    """Create the demo logins, shops, consumers, orders, invoice requests and their history."""
+    """Create the demo logins, shops, consumers, orders, invoice requests and their history.
+
+    The demo logins share DEMO_PASSWORD, or each has its own from `passwords` (by login)."""
     if shops < 1 or requests < 0 or batch_size < 1:
         raise ValueError("need at least one shop, a non-negative request count and a batch size")
     started = time.monotonic()
     base = demo_base_time(now)
     User = get_user_model()
-    summary = SeedSummary()
+    summary = SeedSummary(password=DEMO_PASSWORD if passwords is None else "(one each, below)")
     writer = Writer(batch_size, [User, Order, InvoiceRequest, HistoryEntry])
     n_consumers = max(1, requests // 5)
     shop_plan = shop_rows(seed=seed, shops=shops, now=base)
@@ -130,10 +134,12 @@ def seed_demo(
         invoice_file = default_storage.save(DEMO_INVOICE_PATH, ContentFile(demo_invoice_pdf()))
 
     with transaction.atomic():
-        # The demo logins, sharing one properly hashed password (hashing is slow on purpose).
-        hashed = make_password(DEMO_PASSWORD)
+        # The demo logins, sharing one properly hashed password (hashing is slow on purpose),
+        # unless each was given its own.
+        shared = make_password(DEMO_PASSWORD) if passwords is None else ""
 
         def login(username: str, **extra: Any) -> Any:
+            hashed = make_password(passwords[username]) if passwords is not None else shared
             return User.objects.create(username=username, password=hashed, **extra)
 
         merchant = login(
@@ -295,8 +301,19 @@ def seed_demo(
         with connection.cursor() as cursor:
             for model in (User, Order, InvoiceRequest, HistoryEntry):
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+    _analyze([User, Shop, ShopMembership, Order, InvoiceRequest, HistoryEntry, ShopFlowChange])
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _analyze(models: list[type]) -> None:
+    """Give PostgreSQL the statistics of what was just bulk-loaded: without them the planner
+    guesses, and a job's first batch after a load could crawl."""
+    if connection.vendor != "postgresql":
+        return
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in models)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
 
 
 def _progress(total: int, enabled: bool) -> Any:

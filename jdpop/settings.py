@@ -21,6 +21,9 @@ VAR_DIR = Path(environ.Env().str("JDPOP_VAR_DIR", default=str(BASE_DIR / "var"))
 
 env = environ.Env()
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# A development machine (DJANGO_DEBUG=1), kept apart from DEBUG, which test runners turn off:
+# what only development may do (seed_demo's public demo password) asks this.
+JDPOP_DEVELOPMENT = DEBUG
 
 
 def _required(name: str, dev_default: str) -> str:

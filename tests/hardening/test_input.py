@@ -165,3 +165,35 @@ def test_a_title_of_zero_width_spaces_is_no_title(client):
 def test_invisible_characters_are_taken_out_and_line_breaks_kept():
     assert visible("\u200b张三\u200d\u202e ", multiline=False) == "张三"
     assert visible("第一行\r\n第二行\t!", multiline=True) == "第一行\n第二行\t!"
+
+
+# --- 9. demo logins in production ----------------------------------------------------------------
+
+
+def test_seed_demo_refuses_to_run_outside_development(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.JDPOP_DEVELOPMENT = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG"):
+        call_command("seed_demo", "--shops", "1", "--requests", "5", verbosity=0)
+    assert not UserFactory._meta.model.objects.filter(username="arbitrator").exists()
+
+
+def test_told_explicitly_it_prints_a_password_of_its_own_for_each_login(settings):
+    from io import StringIO
+
+    from django.contrib.auth import authenticate
+    from django.core.management import call_command
+    from django.test import RequestFactory
+
+    settings.JDPOP_DEVELOPMENT = False
+    out = StringIO()
+    call_command("seed_demo", "--shops", "1", "--requests", "5", "--not-development", stdout=out)
+    printed = dict(
+        line.strip().split(": ", 1) for line in out.getvalue().splitlines() if line.startswith("  ")
+    )
+    assert set(printed) == {"merchant", "merchant-op", "merchant-viewer", "consumer", "arbitrator"}
+    assert len(set(printed.values())) == 5 and "jdpop-demo" not in out.getvalue()
+    request = RequestFactory().post("/accounts/login/")
+    assert authenticate(request, username="arbitrator", password=printed["arbitrator"])
+    assert not authenticate(request, username="arbitrator", password="jdpop-demo")

@@ -1,9 +1,15 @@
-"""`manage.py seed_demo`: load realistic, deterministic demo data (never run in production)."""
+"""`manage.py seed_demo`: load realistic, deterministic demo data.
+
+Development only: with DJANGO_DEBUG off it refuses, unless told `--not-development` (a staging
+copy, say), and then each demo login gets a password of its own, printed once, instead of the
+shared public one."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from demo.activity import demo_activity
@@ -38,6 +44,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size", type=int, default=5000, help="orders per insert batch (default 5000)"
         )
+        parser.add_argument(
+            "--not-development",
+            action="store_true",
+            help="run although DJANGO_DEBUG is off; each demo login then gets its own random "
+            "password, printed once",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["shops"] < 1:
@@ -46,6 +58,15 @@ class Command(BaseCommand):
             raise CommandError("--requests cannot be negative")
         if options["batch_size"] < 1:
             raise CommandError("--batch-size must be at least 1")
+        passwords = None
+        if not settings.JDPOP_DEVELOPMENT:
+            if not options["not_development"]:
+                raise CommandError(
+                    "seed_demo creates logins with a public password: it runs in development "
+                    "(DJANGO_DEBUG=1) only. To load demo data elsewhere anyway, pass "
+                    "--not-development: each demo login then gets a random password."
+                )
+            passwords = {login: secrets.token_urlsafe(12) for login in DEMO_LOGINS}
         if demo_logins_exist():
             if options["if_empty"]:
                 self.stdout.write(
@@ -62,8 +83,13 @@ class Command(BaseCommand):
             requests=options["requests"],
             batch_size=options["batch_size"],
             progress=options["verbosity"] > 0,
+            passwords=passwords,
         )
         self.stdout.write(self.style.SUCCESS(summary.line()))
+        if passwords is not None:
+            self.stdout.write("seed_demo: the demo logins' passwords (shown once):")
+            for login, password in passwords.items():
+                self.stdout.write(f"  {login}: {password}")
         if options["requests"] <= ACTIVITY_UP_TO:
             # Tickets, penalties and disputes through the real jobs and services.
             activity = demo_activity()
