@@ -294,6 +294,8 @@ JDPOP_JOB_TIME_LIMIT = timedelta(seconds=env.float("JDPOP_JOB_TIME_LIMIT_SECONDS
 JDPOP_JOB_RUNS_KEEP_DAYS = env.int("JDPOP_JOB_RUNS_KEEP_DAYS", default=30)
 # drain_outbox gives up on a message after this many failed sends (it stays in the admin).
 JDPOP_OUTBOX_MAX_ATTEMPTS = env.int("JDPOP_OUTBOX_MAX_ATTEMPTS", default=50)
+# drain_outbox sends over this many SMTP sessions at once (their round trips overlap).
+JDPOP_OUTBOX_SMTP_SESSIONS = env.int("JDPOP_OUTBOX_SMTP_SESSIONS", default=4)
 # Prefixed to the links in e-mails, e.g. https://jdpop.example.com (empty: a bare path).
 JDPOP_SITE_URL = env.str("JDPOP_SITE_URL", default="").rstrip("/")
 
