@@ -6,6 +6,9 @@ and its runs are called that), the function `fn(*, now) -> counts` and the Celer
 beat schedules. `run_job` runs one and records it as a `JobRun`: the start is committed before
 the work, the outcome after. A run with no outcome after `JDPOP_JOB_TIME_LIMIT` (its worker
 was killed) is marked abandoned by the next run of any job, and shows in `/healthz`.
+
+`/healthz` also tells when no worker consumes at all (`health_worker`): a job run starts each
+time a worker takes a task, so a long silence means the worker or the broker is gone.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import OperationalError
-from django.db.models import Min
+from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -209,3 +212,42 @@ def health_jobs() -> dict:
         "stale_after": stale_after,
         "abandoned": [{"job": n, "started_at": in_china(at).isoformat()} for n, at in abandoned],
     }
+
+
+_PERIOD_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1, "microseconds": 1e-6}
+
+
+def _beat_sending_since() -> datetime | None:
+    """When beat began sending, as far as its own records tell (django-celery-beat saves each
+    task's last send and how many it sent): the earliest `last send - (sends - 1) × interval`."""
+    from django_celery_beat.models import PeriodicTask
+
+    tasks = PeriodicTask.objects.filter(
+        enabled=True, interval__isnull=False, last_run_at__isnull=False, total_run_count__gt=0
+    ).values_list("last_run_at", "total_run_count", "interval__every", "interval__period")
+    starts = [
+        last - timedelta(seconds=(count - 1) * every * _PERIOD_SECONDS.get(period, 1))
+        for last, count, every, period in tasks
+    ]
+    return min(starts, default=None)
+
+
+def health_worker() -> dict:
+    """Seconds since a worker last started a job (every task a worker takes starts a run; so
+    does a job run by hand). Not ok past JDPOP_WORKER_SILENT_AFTER: the worker stopped, or the
+    broker is gone. Before any run at all, not ok once beat has been sending for that long
+    (nobody consumes); a fresh install where beat has sent nothing yet is ok."""
+    now = timezone.now()
+    silent_after = settings.JDPOP_WORKER_SILENT_AFTER.total_seconds()
+    last = JobRun.objects.aggregate(at=Max("started_at"))["at"]
+    if last is None:
+        since = _beat_sending_since()
+        waiting = round((now - since).total_seconds(), 1) if since else None
+        return {
+            "ok": waiting is None or waiting <= silent_after,
+            "last_started_seconds": None,
+            "beat_sending_seconds": waiting,
+            "silent_after": silent_after,
+        }
+    age = round((now - last).total_seconds(), 1)
+    return {"ok": age <= silent_after, "last_started_seconds": age, "silent_after": silent_after}

@@ -199,6 +199,8 @@ class JobRun(models.Model):
                 condition=Q(finished_at__isnull=True),
             ),
             models.Index(fields=["name", "started_at"], name="jobrun_name_started_idx"),
+            # /healthz: when a worker last started anything
+            models.Index(fields=["started_at"], name="jobrun_started_idx"),
             models.Index(
                 fields=["finished_at"], name="jobrun_abandoned_idx", condition=Q(abandoned=True)
             ),

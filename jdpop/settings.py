@@ -131,6 +131,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.float("JDPOP_LOGIN_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # either one locks
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "core.auth.lockout_response"
+AXES_VERBOSE = False  # no banner on every command; lockouts are still logged
 # Behind a proxy that sets X-Forwarded-For, say how many: otherwise the address is the peer's
 # own, so that a forged header cannot dodge the lockout by address.
 AXES_IPWARE_PROXY_COUNT = env.int("JDPOP_TRUSTED_PROXIES", default=0)
@@ -251,7 +252,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     for _d in ("queue", "processed", "control"):
         (_queue / _d).mkdir(parents=True, exist_ok=True)
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task a killed worker left unacknowledged goes back to the queue after this long. Longer
+    # than any job may run (JDPOP_JOB_TIME_LIMIT, below), so a running job is never handed to a
+    # second worker; short enough that nothing waits an hour. The jobs work from database
+    # state, so a task lost meanwhile costs nothing: the next scheduled run does its work.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 600}  # 2 × the time limit
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -290,6 +295,10 @@ JDPOP_HEALTH_OVERDUE_LOOKBACK = timedelta(
 # A job run with no outcome after this long was killed: it is marked abandoned (and Celery
 # kills a task that runs this long). The jobs themselves stop after a 50 s budget.
 JDPOP_JOB_TIME_LIMIT = timedelta(seconds=env.float("JDPOP_JOB_TIME_LIMIT_SECONDS", default=300))
+if "visibility_timeout" in CELERY_BROKER_TRANSPORT_OPTIONS:
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = int(
+        2 * JDPOP_JOB_TIME_LIMIT.total_seconds()
+    )
 # Job runs older than this are deleted (from time to time, by the jobs themselves).
 JDPOP_JOB_RUNS_KEEP_DAYS = env.int("JDPOP_JOB_RUNS_KEEP_DAYS", default=30)
 # drain_outbox gives up on a message after this many failed sends (it stays in the admin).
@@ -332,4 +341,13 @@ JDPOP_DISPUTE_CONSUMER_WINDOW = timedelta(
 JDPOP_AUTO_JUDGE_CLEAR_CASES = env.bool("JDPOP_AUTO_JUDGE_CLEAR_CASES", default=False)
 CELERY_BEAT_SCHEDULE["disputes.enforce_deadlines"] = _every(
     "disputes.enforce_deadlines", "DISPUTE_JOBS", 60.0
+)
+
+# /healthz says "not ok" when no worker has started a job for this long: by default three times
+# the shortest interval in the schedule (a worker that stopped consuming, or a broker outage).
+JDPOP_WORKER_SILENT_AFTER = timedelta(
+    seconds=env.float(
+        "JDPOP_WORKER_SILENT_AFTER_SECONDS",
+        default=3 * min(entry["schedule"] for entry in CELERY_BEAT_SCHEDULE.values()),
+    )
 )

@@ -400,7 +400,8 @@ def test_healthz_on_a_fresh_install_is_200_and_says_the_jobs_never_ran(client):
     assert body["overdue_without_ticket"]["count"] == 0
 
 
-def test_healthz_shows_job_ages_and_fails_when_a_job_stopped(client):
+def test_healthz_shows_job_ages_and_fails_when_a_job_stopped(client, settings):
+    settings.JDPOP_WORKER_SILENT_AFTER = timedelta(hours=1)  # this test is about one job
     with time_machine.travel(DUE, tick=False):
         call_command("drain_outbox", stdout=StringIO())
     with time_machine.travel(DUE + 10 * 60 * S, tick=False):

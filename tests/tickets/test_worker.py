@@ -6,26 +6,23 @@ PostgreSQL and Redis only; without Redis these tests fail, they do not skip.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from kombu import Connection
 
 from core.models import JobRun, OutboxMessage, ShopMembership
 from jdpop.celery import app
 from tests.factories import InvoiceRequestFactory, ShopFactory, merchant_of
+from tests.processes import BIN, ROOT, process_env
 from tickets.models import UrgeTicket
 
 pytestmark = [
@@ -33,8 +30,6 @@ pytestmark = [
     pytest.mark.celery_worker,
     pytest.mark.django_db(transaction=True),
 ]
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -60,14 +55,6 @@ class Worker:
         return self.log.read_text(errors="replace")[-5000:]
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
     """A worker process on a queue of its own, on the broker and the test database."""
@@ -79,19 +66,11 @@ def worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Wor
     queue = f"jdpop-test-{uuid.uuid4().hex[:12]}"
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     with django_db_blocker.unblock():
-        database_url = _database_url()
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": broker,
-        "EMAIL_URL": "consolemail://",
-        "DJANGO_CONN_MAX_AGE": "0",
-    }
+        env = process_env(broker)
     with log.open("w") as out:
         process = subprocess.Popen(
             [
-                str(Path(sys.executable).parent / "celery"),
+                str(BIN / "celery"),
                 *("-A", "jdpop", "worker", "-P", "solo", "-c", "1", "-Q", queue),
                 *("--without-heartbeat", "--without-gossip", "--without-mingle"),
                 "--loglevel=INFO",
