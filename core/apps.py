@@ -28,12 +28,4 @@ class CoreConfig(AppConfig):
     domain = True
 
     def ready(self) -> None:
-        from .jobs import register
-
         post_migrate.connect(grant_arbitrator_permissions, dispatch_uid="arbitrator-perms")
-        register(
-            "drain_outbox",
-            "core.outbox.drain_outbox",
-            task="core.drain_outbox",
-            help="Send the queued e-mails of the outbox.",
-        )

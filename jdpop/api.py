@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from disputes.api import ConsumerDisputeViewSet, MerchantDisputeViewSet
 from invoices.api import ConsumerInvoiceRequestViewSet, MerchantInvoiceRequestViewSet
+from notifications.api import NotificationViewSet
 from tickets.api import ConsumerTicketViewSet, ConsumerUrgeViewSet, MerchantTicketViewSet
 
 router = DefaultRouter()
@@ -21,5 +22,7 @@ router.register("consumer/invoice-requests", ConsumerUrgeViewSet, basename="cons
 # Disputes (spec 5): the consumer's disputes (open, accept, reject), the merchant's answers.
 router.register("my/disputes", ConsumerDisputeViewSet, basename="api-consumer-dispute")
 router.register("merchant/disputes", MerchantDisputeViewSet, basename="api-merchant-dispute")
+# The inbox (spec 10), for merchant staff and consumers alike.
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = router.urls

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "tickets",
     "disputes",
     "penalties",
+    "notifications",
     "demo",
 ]
 
@@ -92,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.inbox",
             ],
         },
     },
@@ -278,6 +280,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    # one line per webhook request is too many; the attempts are in the database
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 
 # --- urge tickets: jobs, reminders, outbox (spec 4) -----------------------------------------
@@ -324,6 +328,7 @@ for _task, _env_name, _default in [
     ("tickets.flag_broken_promises", "TICKET_JOBS", 60.0),
     ("tickets.send_ticket_reminders", "REMINDERS", 300.0),
     ("core.drain_outbox", "OUTBOX", 30.0),
+    ("notifications.deliver_webhooks", "WEBHOOKS", 30.0),
 ]:
     CELERY_BEAT_SCHEDULE[_task] = _every(_task, _env_name, _default)
 
@@ -341,6 +346,33 @@ JDPOP_DISPUTE_CONSUMER_WINDOW = timedelta(
 JDPOP_AUTO_JUDGE_CLEAR_CASES = env.bool("JDPOP_AUTO_JUDGE_CLEAR_CASES", default=False)
 CELERY_BEAT_SCHEDULE["disputes.enforce_deadlines"] = _every(
     "disputes.enforce_deadlines", "DISPUTE_JOBS", 60.0
+)
+
+# --- notifications (spec 10) -----------------------------------------------------------------
+# Webhooks: endpoints on private, loopback or link-local addresses, and plain http://, are
+# refused unless this is on (tests and local development only: it opens SSRF).
+JDPOP_WEBHOOK_ALLOW_PRIVATE = env.bool("JDPOP_WEBHOOK_ALLOW_PRIVATE", default=False)
+# A try that has no answer within this many seconds has failed.
+JDPOP_WEBHOOK_TIMEOUT_SECONDS = env.float("JDPOP_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+# Tries at once, in all and per endpoint (a slow receiver does not hold up the others).
+JDPOP_WEBHOOK_CONCURRENCY = env.int("JDPOP_WEBHOOK_CONCURRENCY", default=32)
+JDPOP_WEBHOOK_CONCURRENCY_PER_ENDPOINT = env.int(
+    "JDPOP_WEBHOOK_CONCURRENCY_PER_ENDPOINT", default=4
+)
+# Seconds between a failed try and the next (Standard Webhooks' schedule: about 27 h in all).
+JDPOP_WEBHOOK_RETRY_SCHEDULE = env.list(
+    "JDPOP_WEBHOOK_RETRY_SCHEDULE",
+    cast=int,
+    default=[5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600],
+)
+# After a rotation the old secret signs as well for this long.
+JDPOP_WEBHOOK_SECRET_OVERLAP = timedelta(
+    hours=env.float("JDPOP_WEBHOOK_SECRET_OVERLAP_HOURS", default=24)
+)
+JDPOP_WEBHOOKS_PER_SHOP = env.int("JDPOP_WEBHOOKS_PER_SHOP", default=5)
+# A reminder this long before a consumer's window to answer a settlement plan ends.
+JDPOP_DISPUTE_CONSUMER_REMINDER = timedelta(
+    hours=env.float("JDPOP_DISPUTE_CONSUMER_REMINDER_HOURS", default=24)
 )
 
 # /healthz says "not ok" when no worker has started a job for this long: by default three times

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("disputes.urls")),
     path("", include("invoices.urls")),
     path("", include("tickets.urls")),
+    path("", include("notifications.urls")),
 ]

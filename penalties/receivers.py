@@ -1,6 +1,7 @@
 """Where penalties come from (spec 4.4, 4.5, 5, 8): the tickets and disputes apps report what
 they found through their signals, and each report proposes its kind of penalty, in the
-transaction of the change that found it. Connected at start-up (PenaltiesConfig.ready)."""
+transaction of the change that found it. Connected at start-up (PenaltiesConfig.ready).
+The new penalties' ids go on up (`penalties.signals.penalties_proposed`) in that transaction."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tickets.models import TicketReply, UrgeTicket
 from tickets.signals import promises_broken, reply_late, tickets_breached
 
 from .models import Penalty
-from .services import penalties_propose
+from .services import penalties_propose, report_proposed
 
 Kind = Penalty.Kind
 
@@ -41,7 +42,9 @@ def _propose_for(source: type, ids: list[int], *, kind: str, detail: str, at: da
         RETURNING id
     """
     params = [kind, Penalty.State.PROPOSED, timestamp(at), at.isoformat(), sql_ids(ids)]
-    return len(run(sql, params))
+    new = [row[0] for row in run(sql, params)]
+    report_proposed(new, at=at)
+    return len(new)
 
 
 def on_tickets_breached(*, ids: list[int], at: datetime, **kwargs: Any) -> dict[str, int]:

@@ -5,6 +5,8 @@ Proposing is set-based and exactly-once: one penalty per (ticket, kind) and (dis
 unique keys, whatever runs twice. Deciding is a conditional UPDATE from `proposed`, so two
 arbitrators cannot both decide; it records who decided, when and why on the penalty and in the
 history of the request it concerns (through its dispute or its ticket), in the same transaction.
+Both report through `penalties.signals` in that transaction: `penalties_proposed` with the new
+ids, `penalty_decided` with the decision (the shop's owners hear of each).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from tickets.models import UrgeTicket
 from tickets.services import ticket_history
 
 from .models import Penalty
+from .signals import penalties_proposed, penalty_decided
 
 Kind = Penalty.Kind
 
@@ -58,7 +61,23 @@ def penalties_propose(
     ]
     # A race the check above cannot see is settled by the unique keys (ON CONFLICT DO NOTHING).
     Penalty.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
+    if new:
+        # ignore_conflicts gives the objects no ids: read them back (a row a racing transaction
+        # committed meanwhile may come too; what the receivers write is keyed by penalty id).
+        created = (
+            Penalty.objects.for_system()
+            .filter(kind=kind, **{f"{source}_id__in": [getattr(p, f"{source}_id") for p in new]})
+            .values_list("pk", flat=True)
+        )
+        report_proposed(list(created), at=at)
     return len(new)
+
+
+def report_proposed(ids: list[int], *, at: datetime) -> None:
+    """Tell the apps above (`penalties_proposed`) of newly proposed penalties; inside the
+    transaction that proposed them."""
+    if ids:
+        penalties_proposed.send(sender=Penalty, ids=ids, at=at)
 
 
 def _subject_of(penalty: Penalty) -> tuple[int, str, int] | None:
@@ -114,6 +133,7 @@ def _decide(penalty: Penalty, *, by: AbstractBaseUser, to: str, note: str) -> Pe
                 data={"penalty_id": penalty.pk, "penalty_kind": penalty.kind, "note": note},
                 at=now,
             )
+        penalty_decided.send(sender=Penalty, penalty=penalty, state=to, note=note, at=now)
     penalty.refresh_from_db()
     return penalty
 
@@ -167,6 +187,9 @@ def penalty_record_false_reply(*, ticket: UrgeTicket, by: AbstractBaseUser, note
                 action="penalty_false_reply",
                 data={"penalty_id": penalty.pk, "note": note},
                 at=now,
+            )
+            penalty_decided.send(
+                sender=Penalty, penalty=penalty, state=penalty.state, note=note, at=now
             )
     except IntegrityError:
         raise Conflict(

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from invoices.models import InvoiceRequest
+from notifications.delivery import drain_outbox
 from tests.factories import PDF_BYTES, VALID_USCC, OrderFactory, UserFactory, merchant_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -114,12 +115,22 @@ def test_urge_and_reply_with_an_agreed_date(browser, live_server):
     ticket = UrgeTicket.objects.for_system().get(request=r)
     assert ticket.opened_via == "consumer" and ticket.urge_count == 1
 
-    # The merchant finds it in the complaint workbench and replies with an agreed date; the
-    # date field appears only for that resolution.
+    # The outbox drain (the worker's job) tells the shop: the top bar of every page counts the
+    # unread, and the inbox links to the ticket.
+    drain_outbox(now=timezone.now())
     shop_page = log_in(browser, live_server, "replier")
     shop_page.goto(f"{live_server.url}/merchant/tickets/")
     assert r.order.number in shop_page.inner_text("main")
-    shop_page.goto(f"{live_server.url}/merchant/tickets/{ticket.pk}/")
+    assert shop_page.inner_text("header .inbox-link .badge") == "1"
+    shop_page.click("header .inbox-link")
+    item = shop_page.locator("ul.inbox li.unread")
+    assert r.order.number in item.inner_text() and "催开票工单" in item.inner_text()
+    item.locator("button.subject").click()
+    shop_page.wait_for_url(f"**/merchant/tickets/{ticket.pk}/")
+    assert shop_page.locator("header .inbox-link .badge").count() == 0  # read now
+
+    # The merchant replies with an agreed date; the date field appears only for that
+    # resolution.
     assert shop_page.is_hidden(".promised-date")
     shop_page.check("input[name=resolution][value=date_agreed]")
     assert shop_page.is_visible(".promised-date")
@@ -132,3 +143,14 @@ def test_urge_and_reply_with_an_agreed_date(browser, live_server):
     ticket.refresh_from_db()
     assert (ticket.state, ticket.sla, ticket.resolution) == ("answered", "met", "date_agreed")
     assert ticket.promised_date.isoformat() == promised
+
+    # The consumer is told: the shop's answer, with its note and date, in their inbox.
+    drain_outbox(now=timezone.now())
+    page.goto(f"{live_server.url}/my/invoices/{r.pk}/")
+    assert page.inner_text("header .inbox-link .badge") == "2"  # urged, then answered
+    page.click("header .inbox-link")
+    newest = page.locator("ul.inbox li.unread").first
+    assert "已与顾客协商，三天内开具" in newest.inner_text() and promised in newest.inner_text()
+    page.click("text=全部标为已读")
+    page.wait_for_load_state()
+    assert page.locator("header .inbox-link .badge").count() == 0

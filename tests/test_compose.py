@@ -92,3 +92,10 @@ def test_the_image_runs_gunicorn_as_a_non_root_user():
     assert 'CMD ["gunicorn", "jdpop.wsgi", "--bind", "0.0.0.0:8000"' in dockerfile
     # The build-time secret key is set for the collectstatic step only, never baked in.
     assert "ENV DJANGO_SECRET_KEY" not in dockerfile
+
+
+def test_the_e_mails_go_to_mailpit_unless_told_otherwise(services):
+    assert services["mailpit"]["image"].startswith("axllent/mailpit")
+    assert any(p.endswith(":8025") for p in services["mailpit"]["ports"])
+    for name in ("web", "worker", "beat"):
+        assert services[name]["environment"]["EMAIL_URL"] == "${EMAIL_URL:-smtp://mailpit:1025}"

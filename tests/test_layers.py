@@ -1,8 +1,8 @@
 """The floors hold (README "Layers"): imports only go down, and so do the migrations.
 
-core <- invoices <- tickets <- disputes <- penalties <- (jdpop | demo). `lint-imports` checks
-the imports in `make test`; here it runs once as it is, and once on a copy with one import
-pointing up, which must break it.
+core <- invoices <- tickets <- disputes <- penalties <- notifications <- (jdpop | demo).
+`lint-imports` checks the imports in `make test`; here it runs once as it is, and once on a
+copy with one import pointing up, which must break it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from django.db.migrations.loader import MigrationLoader
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOORS = ["core", "invoices", "tickets", "disputes", "penalties"]
+FLOORS = ["core", "invoices", "tickets", "disputes", "penalties", "notifications"]
 PACKAGES = [*FLOORS, "jdpop", "demo"]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 

@@ -29,6 +29,9 @@ from disputes import services as disputes
 from disputes.models import Dispute, Evidence
 from invoices import services as invoices
 from invoices.models import InvoiceRequest
+from notifications.delivery import drain_outbox
+from notifications.models import Notification, WebhookDelivery, WebhookEndpoint
+from notifications.webhooks import new_secret
 from penalties.models import Penalty
 from tests.disputes.factories import DisputeFactory, dispute_in
 from tests.factories import (
@@ -129,6 +132,18 @@ def build_world() -> World:
     disputes.dispute_evidence_submit(dispute=judged, by=owner)
     # shop B's and consumer Y's own request, so no list is empty for them
     InvoiceRequestFactory(order__shop=shop_b, order__consumer=users[Y])
+    # shop A's webhook endpoint; the events so far delivered: inbox rows and deliveries
+    endpoint = WebhookEndpoint.objects.create(
+        shop=shop_a, url="https://hooks.example.com/jdpop", secret=new_secret()
+    )
+    drain_outbox(now=now)
+    delivery = WebhookDelivery.objects.for_system().filter(endpoint=endpoint).first()
+    WebhookDelivery.objects.for_system().filter(pk=delivery.pk).update(state="delivered")
+    w.objects.update(
+        endpoint=endpoint,
+        delivery=delivery,
+        owner_note=Notification.objects.for_system().filter(user=owner).first(),
+    )
     return w
 
 
@@ -143,6 +158,9 @@ def snapshot() -> tuple:
         (ShopMembership, ("user_id", "role")),
         (HistoryEntry, ("action",)),
         (Penalty, ("state",)),
+        (Notification, ("read_at",)),
+        (WebhookEndpoint, ("enabled", "secret", "url")),
+        (WebhookDelivery, ("state", "next_attempt_at")),
     ]
     return tuple(
         tuple(model._base_manager.order_by("pk").values_list("pk", *fields))
@@ -198,6 +216,7 @@ def pk(obj: str) -> Kwargs:
 ORDER_NUMBER = lambda w: w.pending.order.number  # noqa: E731
 DISPUTE_ORDER = lambda w: w.dispute.request.order.number  # noqa: E731
 X_AND_A = SHOP_A | {X}
+ENDPOINT = lambda w: {"pk": w.shop.pk, "endpoint_pk": w.endpoint.pk}  # noqa: E731
 
 PAGES = [
     Route("home", "auth", frozenset()),
@@ -286,6 +305,31 @@ PAGES = [
         lambda w: {"pk": w.shop.pk, "user_pk": w.users[VIEWER].pk},
         readers={OPERATOR, VIEWER},
     ),
+    # the inbox: each person's own; a shop's webhooks: its owners only (a 404 for the rest)
+    listing("inbox", X_AND_A, ORDER_NUMBER),
+    write("inbox-open", {OWNER}, pk("owner_note")),
+    Route("inbox-read-all", "auth", frozenset(), method="post"),
+    Route("notification-settings", "auth", frozenset()),
+    Route(
+        "notification-settings",
+        "auth",
+        frozenset(),
+        data=lambda w: {"language": "en", "email_kinds": []},
+        method="post",
+    ),
+    read("webhooks", {OWNER}, pk("shop")),
+    write(
+        "webhooks",
+        {OWNER},
+        pk("shop"),
+        data=lambda w: {"url": "https://hooks.example.com/second", "description": "ERP"},
+    ),
+    read("webhook-detail", {OWNER}, ENDPOINT),
+    write("webhook-rotate", {OWNER}, ENDPOINT),
+    write("webhook-disable", {OWNER}, ENDPOINT),
+    write("webhook-enable", {OWNER}, ENDPOINT),
+    write("webhook-delete", {OWNER}, ENDPOINT),
+    write("webhook-resend", {OWNER}, lambda w: {**ENDPOINT(w), "delivery_pk": w.delivery.pk}),
 ]
 
 API = [
@@ -368,6 +412,11 @@ API = [
         api=True,
     ),
     Route("api-merchant-dispute-plans", "auth", frozenset(), api=True),
+    listing("notification-list", X_AND_A, ORDER_NUMBER, api=True),
+    read("notification-detail", {OWNER}, pk("owner_note"), api=True),
+    write("notification-read", {OWNER}, pk("owner_note"), api=True),
+    Route("notification-read-all", "auth", frozenset(), api=True, method="post"),
+    Route("notification-unread-count", "auth", frozenset(), api=True),
 ]
 
 # Routes anyone may call (what they answer does not depend on whose object it is).
@@ -470,6 +519,8 @@ def test_route_for_role(client, route: Route, role: str):
             assert code == 302 and response["Location"] == login_url(url)
     elif route.kind in ("open", "auth"):
         assert code in (200, 302)
+        if route.method == "post":
+            return  # a person's action on their own things (their inbox, their settings)
     elif route.kind == "list":
         assert code == 200
         assert (route.shows(w) in response.content.decode()) == (role in route.allowed)

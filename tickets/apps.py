@@ -36,7 +36,6 @@ class TicketsConfig(AppConfig):
         from core.jobs import register
         from invoices.signals import invoice_issued
 
-        from . import notices  # noqa: F401  (registers the outbox renderers)
         from .services import ticket_answer_by_upload
 
         for name, target, help in JOBS:

@@ -10,3 +10,6 @@ tickets_breached = Signal()
 promises_broken = Signal()
 # A ticket's first answer came after its window: kwargs ticket, reply, at.
 reply_late = Signal()
+# The merchant replied to a ticket (a resolution, a note, maybe a promised date), the upload of
+# the invoice aside (that is `invoices.signals.invoice_issued`): kwargs ticket, reply, at.
+ticket_replied = Signal()

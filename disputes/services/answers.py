@@ -3,6 +3,10 @@
 Deadlines are enforced here too, not only by the job: a merchant may answer up to and
 including the instant of `merchant_due_at`, a consumer decide up to `consumer_due_at`; one
 instant later the action is a Conflict and the job moves the dispute on.
+
+Each step tells the other side through a signal sent in the step's transaction (`..signals`):
+a settlement plan `plan_proposed` (the consumer's 72 h start), the evidence plan and a rejection
+`dispute_escalated`, an acceptance or a withdrawal `dispute_closed`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from tickets.rules import latest_promise_date, promise_date_error
 
 from ..models import Dispute, Evidence
 from ..plans import PLAN_RULES
+from ..signals import dispute_closed, dispute_escalated, plan_proposed
 from ._common import require_consumer, transition
 from .evidence import submit_in_transaction
 
@@ -121,18 +126,23 @@ def dispute_answer(
             proposed_verdict=Verdict.NEEDS_PERSON,
             proposed_reason_code=Reason.CONTESTED,
         )
+    action = "settlement_proposed" if rule.settlement else "sent_to_platform"
     with transaction.atomic():
         dispute = transition(
             dispute,
-            action="settlement_proposed" if rule.settlement else "sent_to_platform",
+            action=action,
             by=by,
             at=now,
             changes=changes,
             data=data,
             extra={"merchant_due_at__gte": now},
         )
-        if not rule.settlement and dispute.merchant_evidence_submitted_at is None:
-            submit_in_transaction(dispute, party=Evidence.Party.MERCHANT, by=by, at=now)
+        if rule.settlement:
+            plan_proposed.send(sender=Dispute, dispute=dispute, at=now)
+        else:
+            if dispute.merchant_evidence_submitted_at is None:
+                submit_in_transaction(dispute, party=Evidence.Party.MERCHANT, by=by, at=now)
+            dispute_escalated.send(sender=Dispute, dispute=dispute, action=action, at=now)
         return dispute
 
 
@@ -164,13 +174,16 @@ def dispute_accept(*, dispute: Dispute, by: AbstractBaseUser) -> Dispute:
     """The consumer accepts the merchant's settlement plan: the dispute is closed, settled."""
     require_consumer(dispute, by)
     now = timezone.now()
-    return _consumer_decides(
-        dispute,
-        by=by,
-        action="settlement_accepted",
-        at=now,
-        changes={"outcome": Dispute.Outcome.SETTLED, "closed_at": now},
-    )
+    with transaction.atomic():
+        dispute = _consumer_decides(
+            dispute,
+            by=by,
+            action="settlement_accepted",
+            at=now,
+            changes={"outcome": Dispute.Outcome.SETTLED, "closed_at": now},
+        )
+        dispute_closed.send(sender=Dispute, dispute=dispute, outcome=dispute.outcome, at=now)
+        return dispute
 
 
 def dispute_reject(*, dispute: Dispute, by: AbstractBaseUser, note: str) -> Dispute:
@@ -181,19 +194,24 @@ def dispute_reject(*, dispute: Dispute, by: AbstractBaseUser, note: str) -> Disp
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
-    return _consumer_decides(
-        dispute,
-        by=by,
-        action="settlement_rejected",
-        at=now,
-        changes={
-            "consumer_note": note,
-            "platform_since": now,
-            "proposed_verdict": Verdict.NEEDS_PERSON,
-            "proposed_reason_code": Reason.CONTESTED,
-        },
-        data={"note": note},
-    )
+    with transaction.atomic():
+        dispute = _consumer_decides(
+            dispute,
+            by=by,
+            action="settlement_rejected",
+            at=now,
+            changes={
+                "consumer_note": note,
+                "platform_since": now,
+                "proposed_verdict": Verdict.NEEDS_PERSON,
+                "proposed_reason_code": Reason.CONTESTED,
+            },
+            data={"note": note},
+        )
+        dispute_escalated.send(
+            sender=Dispute, dispute=dispute, action="settlement_rejected", at=now
+        )
+        return dispute
 
 
 def dispute_withdraw(*, dispute: Dispute, by: AbstractBaseUser, note: str = "") -> Dispute:
@@ -203,7 +221,7 @@ def dispute_withdraw(*, dispute: Dispute, by: AbstractBaseUser, note: str = "") 
         raise Conflict("dispute_closed", _("This dispute is already closed."))
     now = timezone.now()
     with transaction.atomic():
-        return transition(
+        dispute = transition(
             dispute,
             action="withdrawn",
             by=by,
@@ -211,3 +229,5 @@ def dispute_withdraw(*, dispute: Dispute, by: AbstractBaseUser, note: str = "") 
             changes={"outcome": Dispute.Outcome.WITHDRAWN, "closed_at": now},
             data={"note": clean_text(note)},
         )
+        dispute_closed.send(sender=Dispute, dispute=dispute, outcome=dispute.outcome, at=now)
+        return dispute

@@ -8,7 +8,13 @@ a missed run is made good by the next.
 
 - awaiting_merchant past merchant_due_at -> awaiting_platform, proposed verdict liable /
   no_reply (the `disputes_timed_out` signal: the penalties app proposes a penalty);
-- awaiting_consumer past consumer_due_at -> closed: the settlement plan counts as accepted.
+- awaiting_consumer past consumer_due_at -> closed: the settlement plan counts as accepted
+  (the `disputes_settled_by_lapse` signal);
+- still awaiting_consumer with consumer_due_at at most JDPOP_DISPUTE_CONSUMER_REMINDER away (and
+  not past): the `plan_reminders_due` signal, so the consumer hears before silence counts as
+  acceptance. Nothing moves, so each run finds these disputes again, only within that bounded
+  window (the partial index on consumer_due_at), until they move or lapse; the receivers keep
+  what they write once by their unique key.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -26,7 +34,7 @@ from core.sql import execute, id_rows, timestamp
 from core.sql import ids as sql_ids
 
 from ..models import Dispute
-from ..signals import disputes_timed_out
+from ..signals import disputes_settled_by_lapse, disputes_timed_out, plan_reminders_due
 from ._common import SUBJECT
 
 State = Dispute.State
@@ -129,8 +137,40 @@ def disputes_enforce_deadlines(
             "outcome": Dispute.Outcome.SETTLED_BY_LAPSE,
             "closed_at": now,
         },
-        signal=None,
+        signal=disputes_settled_by_lapse,
         counts=counts,
         batch_size=batch_size,
     )
+    _remind_consumers(now=now, counts=counts, batch_size=batch_size)
     return {"merchant_timed_out": merchant, "settled_by_lapse": consumer, **counts}
+
+
+def _remind_consumers(*, now: datetime, counts: Counter, batch_size: int) -> int:
+    """Report, a batch at a time, the disputes awaiting the consumer whose window ends within
+    the reminder lead and has not ended (after the lapse step, so none that just closed); they
+    are walked in deadline order by keyset, so the loop ends whatever the receivers do. How
+    many it found."""
+    due = Dispute.objects.for_system().filter(
+        state=State.AWAITING_CONSUMER,
+        consumer_due_at__gte=now,
+        consumer_due_at__lte=now + settings.JDPOP_DISPUTE_CONSUMER_REMINDER,
+    )
+    total, after = 0, Q()
+    while True:
+        rows = list(
+            due.filter(after)
+            .order_by("consumer_due_at", "pk")
+            .values_list("pk", "consumer_due_at")[:batch_size]
+        )
+        if not rows:
+            return total
+        with transaction.atomic():
+            for _receiver, extra in plan_reminders_due.send(
+                sender=Dispute, ids=[pk for pk, _due in rows], at=now
+            ):
+                counts.update(extra or {})
+        total += len(rows)
+        if len(rows) < batch_size:
+            return total
+        last_pk, last_due = rows[-1]
+        after = Q(consumer_due_at__gt=last_due) | Q(consumer_due_at=last_due, pk__gt=last_pk)

@@ -17,7 +17,9 @@ dispute button) and enforced again by `dispute_open`:
 Where it goes: an urge dispute straight to the platform, with the system's proposed verdict
 (and, with JDPOP_AUTO_JUDGE_CLEAR_CASES, a clear case is judged at once). A refused-invoice
 dispute waits for the merchant's plan, within JDPOP_DISPUTE_MERCHANT_WINDOW; on a shop still on
-the old flow (spec 7) it goes straight to the platform, without the plans.
+the old flow (spec 7) it goes straight to the platform, without the plans. The `dispute_opened`
+signal goes out in the opening's transaction (before an automatic judgment's `dispute_judged`),
+so the shop hears of the dispute, and of its deadline, exactly once.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from tickets.models import UrgeTicket
 from tickets.rules import window_passed
 
 from ..models import Dispute, urge_ticket_of
+from ..signals import dispute_opened
 from ..verdicts import propose_verdict
 from ._common import dispute_history
 from .judgment import judge_in_transaction
@@ -146,6 +149,7 @@ def dispute_open(
                     "proposal": [dispute.proposed_verdict, dispute.proposed_reason_code],
                 },
             )
+            dispute_opened.send(sender=Dispute, dispute=dispute, at=now)
             if proposal is not None and proposal.is_clear and settings.JDPOP_AUTO_JUDGE_CLEAR_CASES:
                 judge_in_transaction(
                     dispute,

@@ -32,6 +32,7 @@ def test_every_apps_jobs_are_in_the_one_registry():
         "send_ticket_reminders",
         "drain_outbox",
         "enforce_dispute_deadlines",
+        "deliver_webhooks",
     }
 
 

@@ -10,6 +10,7 @@ import zipfile
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
@@ -24,9 +25,11 @@ def upload(content: bytes, name: str = "invoice.pdf") -> SimpleUploadedFile:
 
 
 def refusal(content: bytes) -> str:
-    with pytest.raises(ValidationError) as e:
+    """Why the file is refused, in English (the pages say it in Chinese first)."""
+    with translation.override("en"), pytest.raises(ValidationError) as e:
         detect_upload(upload(content))
-    return " ".join(e.value.messages)
+    with translation.override("en"):
+        return " ".join(e.value.messages)
 
 
 def script_on_open(writer: PdfWriter) -> None:

@@ -72,8 +72,12 @@ def test_a_nul_byte_in_a_form_or_json_body_is_a_400_and_changes_nothing(client):
 def test_json_nested_too_deeply_is_a_400(client):
     client.force_login(UserFactory())
     deep = "[" * 100_000 + "]" * 100_000
-    response = client.post("/api/v1/my/disputes/", deep, content_type="application/json")
+    response = client.post(
+        "/api/v1/my/disputes/", deep, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert response.status_code == 400 and "nested" in response.json()["detail"]
+    chinese = client.post("/api/v1/my/disputes/", deep, content_type="application/json")
+    assert "嵌套" in chinese.json()["detail"]  # in the page's language
 
 
 def test_a_promise_on_the_last_day_of_the_calendar_is_a_400_not_an_overflow(client):

@@ -22,7 +22,7 @@ from invoices.models import InvoiceRequest
 
 from ..models import TicketReply, UrgeTicket
 from ..rules import promise_date_error, promise_due_at, reply_is_late
-from ..signals import reply_late
+from ..signals import reply_late, ticket_replied
 from ._common import ticket_history
 
 Resolution = UrgeTicket.Resolution
@@ -185,7 +185,7 @@ def ticket_reply(
     )
     folder = f"tickets/{ticket.shop_id}/{ticket.pk}"
     with saved_upload(attachment, detected, folder=folder) as name, transaction.atomic():
-        return _record_reply(
+        reply = _record_reply(
             ticket_id=ticket.pk,
             by=by,
             resolution=resolution,
@@ -194,6 +194,8 @@ def ticket_reply(
             attachment_name=name,
             at=at,
         )
+        ticket_replied.send(sender=UrgeTicket, ticket=ticket, reply=reply, at=at)
+        return reply
 
 
 def ticket_answer_by_upload(
