@@ -25,6 +25,8 @@ class Shop(models.Model):
 
     jd_shop_id = models.CharField(_("JD shop id"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=200)
+    # The seller's tax id printed on the shop's invoices (spec 11: an upload must carry it).
+    tax_id = models.CharField(_("seller tax id"), max_length=20, blank=True)
     # Gray release (spec 7): the new flow is on from this instant; null means the old flow.
     new_flow_since = models.DateTimeField(_("new flow since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)

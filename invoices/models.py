@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.models import HistoryEntry, HistoryQuerySet, Shop
+from core.scoping import ScopedQuerySet
 
 from .querysets import InvoiceRequestQuerySet, OrderQuerySet
 
@@ -76,6 +77,21 @@ class InvoiceRequest(models.Model):
     class Kind(models.TextChoices):
         ORIGINAL = "original", _("original")
         REISSUE = "reissue", _("re-issue (补开)")
+        EXCHANGE = "exchange", _("exchange (换开)")
+
+    class Check(models.TextChoices):
+        """What reading the uploaded invoice back found (spec 11). A mismatch is refused, so an
+        issued request is verified or unreadable (or unchecked: issued before the check)."""
+
+        NONE = "", _("not checked")
+        VERIFIED = "verified", _("verified: read back and matched")
+        UNREADABLE = "unreadable", _("not machine-checked")
+
+    class ExchangeReason(models.TextChoices):
+        WRONG_TITLE = "wrong_title", _("wrong title")
+        WRONG_TAX_ID = "wrong_tax_id", _("wrong tax id")
+        WRONG_AMOUNT = "wrong_amount", _("wrong amount")
+        OTHER = "other", _("other")
 
     class TitleType(models.TextChoices):
         PERSON = "person", _("person (个人)")
@@ -100,9 +116,14 @@ class InvoiceRequest(models.Model):
     shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="invoice_requests")
     consumer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="invoice_requests")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ORIGINAL)
+    # The earlier request a re-issue follows, or whose issued invoice an exchange replaces.
     reissue_of = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissues"
     )
+    exchange_reason = models.CharField(
+        _("exchange reason"), max_length=20, choices=ExchangeReason.choices, blank=True
+    )
+    exchange_note = models.TextField(_("exchange note"), blank=True)
 
     title_type = models.CharField(_("title type"), max_length=16, choices=TitleType.choices)
     title = models.CharField(_("invoice title"), max_length=200)
@@ -128,6 +149,14 @@ class InvoiceRequest(models.Model):
     invoice_number = models.CharField(_("invoice number"), max_length=20, blank=True)
     invoice_file = models.FileField(_("invoice file"), upload_to="invoices/%Y/%m/", blank=True)
     invoice_content_type = models.CharField(max_length=40, blank=True)
+    invoice_check = models.CharField(
+        _("invoice check"), max_length=12, choices=Check.choices, blank=True
+    )
+    # What was read from the file: number, code, date, buyer and seller names and tax ids,
+    # total, and where each came from (the text layer, the QR code, the XML).
+    invoice_read = models.JSONField(_("read from the invoice"), default=dict, blank=True)
+    # An exchange (换开) issued a replacement: this invoice is no longer the valid one.
+    replaced_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
     refused_at = models.DateTimeField(_("refused at"), null=True, blank=True)
     refuse_reason = models.TextField(_("refusal reason"), blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
@@ -152,11 +181,25 @@ class InvoiceRequest(models.Model):
                 condition=Q(state__in=["pending", "issued", "refused", "cancelled"]),
                 name="ir_state_valid",
             ),
-            # At most one live (pending or issued) request per order, whatever races.
+            # At most one live (pending or issued) request per order, whatever races; an
+            # exchange (换开) lives beside the issued request it would replace, one at a time.
             models.UniqueConstraint(
                 fields=["order"],
-                condition=Q(state__in=["pending", "issued"]),
+                condition=Q(state__in=["pending", "issued"]) & ~Q(kind="exchange"),
                 name="ir_one_live_request_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(state="pending", kind="exchange"),
+                name="ir_one_pending_exchange_per_order",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="exchange") | ~Q(exchange_reason=""),
+                name="ir_exchange_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(invoice_check__in=["", "verified", "unreadable"]),
+                name="ir_invoice_check_valid",
             ),
             models.CheckConstraint(
                 condition=~Q(state="issued")
@@ -174,7 +217,7 @@ class InvoiceRequest(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind="original", reissue_of__isnull=True)
-                | Q(kind="reissue", reissue_of__isnull=False),
+                | Q(kind__in=["reissue", "exchange"], reissue_of__isnull=False),
                 name="ir_reissue_has_previous",
             ),
         ]
@@ -207,3 +250,47 @@ class ShopFlowChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.shop_id} {'on' if self.on else 'off'} @ {self.at:%Y-%m-%d %H:%M}"
+
+
+class BulkUploadQuerySet(ScopedQuerySet):
+    consumer_path = None
+
+
+class BulkUpload(models.Model):
+    """A merchant's upload of many invoices at once (spec 11): a zip (or many files, packed as
+    one), read and matched to the shop's pending requests by a Celery task, with its progress
+    and a report line per file."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="bulk_uploads")
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.QUEUED
+    )
+    archive = models.FileField(_("archive"), upload_to="bulk/%Y/%m/")
+    name = models.CharField(_("file name"), max_length=200, blank=True)
+    digest = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    total = models.PositiveIntegerField(_("files"), default=0)
+    done = models.PositiveIntegerField(_("files done"), default=0)
+    counts = models.JSONField(_("counts"), default=dict, blank=True)  # outcome → files
+    report = models.JSONField(_("report"), default=list, blank=True)  # one dict per file
+    error = models.TextField(_("error"), blank=True)
+
+    objects = BulkUploadQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bulk upload")
+        verbose_name_plural = _("bulk uploads")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["shop", "-created_at"], name="bulk_shop_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.pk} ({self.state})"

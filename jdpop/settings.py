@@ -6,6 +6,7 @@ missing one stops the process at start-up.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -383,3 +384,9 @@ JDPOP_WORKER_SILENT_AFTER = timedelta(
         default=3 * min(entry["schedule"] for entry in CELERY_BEAT_SCHEDULE.values()),
     )
 )
+
+# Checking an uploaded invoice (spec 11): how much lower than the order amount its total may
+# be (in yuan, for partial refunds); it may never be higher.
+JDPOP_INVOICE_TOTAL_TOLERANCE = Decimal(env.str("JDPOP_INVOICE_TOTAL_TOLERANCE", default="0.00"))
+# A bulk upload (spec 11): at most this many invoice files in one zip.
+JDPOP_BULK_UPLOAD_MAX_FILES = env.int("JDPOP_BULK_UPLOAD_MAX_FILES", default=1000)
