@@ -31,7 +31,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from core.models import OutboxMessage  # noqa: E402
-from core.outbox import drain_outbox  # noqa: E402
+from notifications.delivery import drain_outbox  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import tickets_bench  # noqa: E402

@@ -77,8 +77,8 @@ def build(requests: int, overdue: int, shops: int) -> None:
             "core_shopmembership, invoices_shopflowchange, core_shop, auth_user"
         )
         _sql(
-            "INSERT INTO core_shop (jd_shop_id, name, new_flow_since, created_at) "
-            "SELECT 'B' || g, '基准店铺' || g, %s, %s FROM generate_series(1, %s) g",
+            "INSERT INTO core_shop (jd_shop_id, name, tax_id, new_flow_since, created_at) "
+            "SELECT 'B' || g, '基准店铺' || g, '', %s, %s FROM generate_series(1, %s) g",
             [flow_since, flow_since, shops],
         )
         consumers = max(1, requests // 100)
@@ -104,14 +104,14 @@ def build(requests: int, overdue: int, shops: int) -> None:
                 invoice_kind, email, registered_address, registered_phone, bank_name,
                 bank_account, state, requested_at, overdue_at, issued_at, invoice_code,
                 invoice_number, invoice_file, invoice_content_type, refuse_reason, consumer_id,
-                order_id, shop_id)
+                order_id, shop_id, exchange_reason, exchange_note, invoice_check, invoice_read)
             SELECT 'original', 'personal', '个人', '', '', 'electronic', '', '', '', '', '',
                 CASE WHEN g <= %(o)s OR g %% 3 = 0 THEN 'pending' ELSE 'issued' END,
                 r.at, r.at + %(after)s,
                 CASE WHEN g <= %(o)s OR g %% 3 = 0 THEN NULL ELSE r.at + interval '1 day' END,
                 '', CASE WHEN g <= %(o)s OR g %% 3 = 0 THEN '' ELSE lpad(g::text, 20, '0') END,
                 CASE WHEN g <= %(o)s OR g %% 3 = 0 THEN '' ELSE 'bench.pdf' END,
-                '', '', 1 + g %% %(c)s, g, 1 + g %% %(s)s
+                '', '', 1 + g %% %(c)s, g, 1 + g %% %(s)s, '', '', '', '{}'
             FROM generate_series(1, %(n)s) g,
             LATERAL (SELECT CASE WHEN g <= %(o)s
                 THEN %(now)s - %(after)s - ((g * 17) %% 1728000) * interval '1 second'

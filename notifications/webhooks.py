@@ -19,7 +19,7 @@ package; during a rotation's overlap, one signature per secret).
   refuses the connection gets no more tries in that run. Deliveries are claimed with a lease
   (a run killed half-way leaves them for the next), and sent outside any transaction.
 - **SSRF**: an endpoint must be https:// and resolve only to public addresses, checked when it
-  is registered and again (and pinned) at every send, so a DNS answer that changes later cannot
+  is registered and again (and pinned) in every run, so a DNS answer that changes later cannot
   point it inside. JDPOP_WEBHOOK_ALLOW_PRIVATE (tests, local development) lifts both rules.
 """
 
@@ -32,18 +32,19 @@ import json
 import secrets
 import socket
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from standardwebhooks.webhooks import Webhook
@@ -170,36 +171,64 @@ class _Job:
     endpoint: WebhookEndpoint
 
 
-def _target(url: str, address: str, host: str) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """The URL pinned to `address`, with the Host header and the TLS name of `host`."""
-    parts = urlsplit(url)
-    ip = f"[{address}]" if ":" in address else address
-    netloc = f"{ip}:{parts.port}" if parts.port else ip
-    host_header = f"{host}:{parts.port}" if parts.port else host
-    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return urlunsplit(parts._replace(netloc=netloc)), {"host": host_header}, extensions
+class _PinnedResolver(AbstractResolver):
+    """Hands aiohttp the addresses `check_url` found and checked for each host in this run, so
+    the connection goes where the check looked (a later DNS answer cannot point it inside),
+    while TLS still checks the certificate against the host name."""
+
+    def __init__(self) -> None:
+        self.pinned: dict[str, list[str]] = {}
+
+    async def resolve(
+        self, host: str, port: int = 0, family: int = socket.AF_INET
+    ) -> list[dict[str, Any]]:
+        addresses = self.pinned.get(host)
+        if not addresses:
+            raise OSError(f"{host} was not checked in this run")
+        return [
+            {
+                "hostname": host,
+                "host": address,
+                "port": port,
+                "family": socket.AF_INET6 if ":" in address else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for address in addresses
+        ]
+
+    async def close(self) -> None:
+        return None
 
 
-async def _post(client: httpx.AsyncClient, job: _Job, now: datetime) -> Outcome:
+def _route(endpoint: WebhookEndpoint, resolver: _PinnedResolver) -> str:
+    """The endpoint's URL, its checked addresses pinned in `resolver`; "" and the reason when
+    it may not be sent to: (url, refused)."""
+    try:
+        url, host, _port, addresses = check_url(endpoint.url)
+    except ValidationError as e:
+        return "", " ".join(e.messages)[:500]
+    resolver.pinned[host] = addresses
+    return url, ""
+
+
+async def _post(session: aiohttp.ClientSession, job: _Job, url: str, now: datetime) -> Outcome:
     delivery, endpoint = job.delivery, job.endpoint
     started = time.monotonic()
     try:
-        url, host, _port, addresses = await asyncio.to_thread(check_url, endpoint.url)
-        target, headers, extensions = _target(url, addresses[0], host)
         body = body_of(delivery.payload)
-        headers |= sign(signing_secrets(endpoint, now), delivery.message_id, timezone.now(), body)
+        headers = sign(signing_secrets(endpoint, now), delivery.message_id, timezone.now(), body)
         headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
-        response = await client.post(
-            target, content=body.encode(), headers=headers, extensions=extensions
-        )
-        await response.aclose()
+        async with session.post(
+            url, data=body.encode(), headers=headers, allow_redirects=False
+        ) as response:
+            await response.read()
         ms = round((time.monotonic() - started) * 1000)
-        return Outcome(delivery.pk, True, status=response.status_code, ms=ms)
-    except ValidationError as e:
-        return Outcome(delivery.pk, True, error=" ".join(e.messages)[:500])
-    except httpx.HTTPError as e:
+        return Outcome(delivery.pk, True, status=response.status, ms=ms)
+    except (aiohttp.ClientError, TimeoutError, OSError) as e:
         ms = round((time.monotonic() - started) * 1000)
-        error = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        name = "Timeout" if isinstance(e, TimeoutError) else type(e).__name__
+        error = f"{name}: {e}" if str(e) else name
         return Outcome(delivery.pk, True, error=error[:500], ms=ms)
 
 
@@ -207,38 +236,48 @@ async def _send_all(jobs: list[_Job], now: datetime) -> list[Outcome]:
     """Send every job, JDPOP_WEBHOOK_CONCURRENCY at once and per endpoint at most
     JDPOP_WEBHOOK_CONCURRENCY_PER_ENDPOINT; an endpoint that times out or cannot be reached
     gets no more tries in this run."""
-    by_endpoint: dict[int, list[_Job]] = defaultdict(list)
+    by_endpoint: dict[int, deque[_Job]] = defaultdict(deque)
     for job in jobs:
         by_endpoint[job.endpoint.pk].append(job)
-    total = asyncio.Semaphore(settings.JDPOP_WEBHOOK_CONCURRENCY)
+    concurrency = settings.JDPOP_WEBHOOK_CONCURRENCY
+    total = asyncio.Semaphore(concurrency)
     outcomes: list[Outcome] = []
     timeout = settings.JDPOP_WEBHOOK_TIMEOUT_SECONDS
-    limits = httpx.Limits(max_connections=settings.JDPOP_WEBHOOK_CONCURRENCY)
-
-    async with httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-        follow_redirects=False,
-        limits=limits,
+    resolver = _PinnedResolver()
+    # Each endpoint's address is looked up (and checked) once per batch, off the loop.
+    routes = await asyncio.gather(
+        *(asyncio.to_thread(_route, queue[0].endpoint, resolver) for queue in by_endpoint.values())
+    )
+    connector = aiohttp.TCPConnector(
+        limit=concurrency, limit_per_host=0, resolver=resolver, use_dns_cache=False
+    )
+    async with aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout, connect=min(timeout, 5.0)),
         trust_env=False,
-    ) as client:
+    ) as session:
 
-        async def endpoint_worker(queue: list[_Job], broken: list[bool]) -> None:
+        async def endpoint_worker(queue: deque[_Job], url: str, broken: list[bool]) -> None:
             while queue:
-                job = queue.pop(0)
+                job = queue.popleft()
                 if broken[0]:
                     outcomes.append(Outcome(job.delivery.pk, tried=False))
                     continue
                 async with total:
-                    outcome = await _post(client, job, now)
+                    outcome = await _post(session, job, url, now)
                 outcomes.append(outcome)
                 if outcome.status is None:  # no answer at all: leave it alone for this run
                     broken[0] = True
 
         workers = []
-        for queue in by_endpoint.values():
+        for queue, (url, refused) in zip(by_endpoint.values(), routes, strict=True):
+            if refused:  # tried (and counted) once, the rest waits for the next run
+                outcomes.append(Outcome(queue.popleft().delivery.pk, True, error=refused))
+                outcomes += [Outcome(job.delivery.pk, tried=False) for job in queue]
+                continue
             broken = [False]
             n = min(settings.JDPOP_WEBHOOK_CONCURRENCY_PER_ENDPOINT, len(queue))
-            workers += [endpoint_worker(queue, broken) for _ in range(n)]
+            workers += [endpoint_worker(queue, url, broken) for _ in range(n)]
         await asyncio.gather(*workers)
     return outcomes
 
@@ -280,19 +319,21 @@ def retry_delay(step: int) -> timedelta | None:
 
 
 def _record(jobs: list[_Job], outcomes: list[Outcome], now: datetime) -> dict[str, int]:
-    """Write what happened: an attempt per try, each delivery's new state, each endpoint's last
-    success; disable the endpoints whose delivery ran out of retries with no success since."""
+    """Write what happened, in one transaction and a few statements per batch: an attempt per
+    try, each delivery's new state, each endpoint's last success; disable the endpoints whose
+    delivery ran out of retries with no success since."""
     by_id = {job.delivery.pk: job for job in jobs}
     attempts: list[WebhookAttempt] = []
     counts = {"delivered": 0, "retrying": 0, "failed": 0, "deferred": 0}
+    deferred: list[int] = []
+    delivered: dict[int, list[int]] = defaultdict(list)  # status code -> deliveries
     exhausted: list[WebhookDelivery] = []
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.for_system()
         for outcome in outcomes:
             delivery = by_id[outcome.delivery_id].delivery
             if not outcome.tried:
-                deliveries.filter(pk=delivery.pk, state=State.PENDING).update(next_attempt_at=now)
-                counts["deferred"] += 1
+                deferred.append(delivery.pk)
                 continue
             attempts.append(
                 WebhookAttempt(
@@ -303,27 +344,38 @@ def _record(jobs: list[_Job], outcomes: list[Outcome], now: datetime) -> dict[st
                     duration_ms=outcome.ms,
                 )
             )
-            common = {"attempts": delivery.attempts + 1, "last_status": outcome.status}
             if outcome.ok:
-                deliveries.filter(pk=delivery.pk).update(
-                    state=State.DELIVERED, delivered_at=now, last_error="", **common
-                )
-                counts["delivered"] += 1
+                delivered[outcome.status].append(delivery.pk)  # type: ignore[index]
                 continue
             error = attempts[-1].error
             step = delivery.step + 1
             delay = retry_delay(step)
+            common = {
+                "attempts": F("attempts") + 1,
+                "last_status": outcome.status,
+                "step": step,
+                "last_error": error,
+            }
             if delay is None:
                 deliveries.filter(pk=delivery.pk).update(
-                    state=State.FAILED, step=step, last_error=error, next_attempt_at=None, **common
+                    state=State.FAILED, next_attempt_at=None, **common
                 )
                 exhausted.append(delivery)
                 counts["failed"] += 1
             else:
-                deliveries.filter(pk=delivery.pk).update(
-                    step=step, last_error=error, next_attempt_at=now + delay, **common
-                )
+                deliveries.filter(pk=delivery.pk).update(next_attempt_at=now + delay, **common)
                 counts["retrying"] += 1
+        for status, ids in delivered.items():
+            counts["delivered"] += deliveries.filter(pk__in=ids).update(
+                state=State.DELIVERED,
+                delivered_at=now,
+                last_error="",
+                attempts=F("attempts") + 1,
+                last_status=status,
+            )
+        if deferred:
+            deliveries.filter(pk__in=deferred, state=State.PENDING).update(next_attempt_at=now)
+            counts["deferred"] += len(deferred)
         WebhookAttempt.objects.bulk_create(attempts)
         reached = {by_id[o.delivery_id].endpoint.pk for o in outcomes if o.tried and o.ok}
         if reached:
