@@ -25,15 +25,17 @@ from django.utils.translation import gettext_lazy as _
 
 @dataclass(frozen=True)
 class DetectedFile:
-    content_type: str  # "application/pdf" | "application/ofd" | "image/png" | "image/jpeg"
-    extension: str  # "pdf" | "ofd" | "png" | "jpg"
+    # "application/pdf" | "application/ofd" | "application/xml" | "image/png" | "image/jpeg"
+    content_type: str
+    extension: str  # "pdf" | "ofd" | "xml" | "png" | "jpg"
 
 
 PDF = DetectedFile("application/pdf", "pdf")
 OFD = DetectedFile("application/ofd", "ofd")
+XML = DetectedFile("application/xml", "xml")  # a 数电票 XML file (root EInvoice)
 PNG = DetectedFile("image/png", "png")
 JPEG = DetectedFile("image/jpeg", "jpg")
-BY_EXTENSION = {d.extension: d for d in (PDF, OFD, PNG, JPEG)}
+BY_EXTENSION = {d.extension: d for d in (PDF, OFD, XML, PNG, JPEG)}
 
 
 # Keys that make a PDF do something: scripts (document-level or in any action, /OpenAction and
@@ -62,6 +64,9 @@ OFD_MEMBER_TYPES = frozenset(
 )
 OFD_MAX_MEMBERS = 2_000
 OFD_MAX_UNPACKED = 50 * 1024 * 1024
+# A 数电票 XML file is a few KB; no DTD, no entities (defusedxml refuses them).
+XML_MAX_BYTES = 1024 * 1024
+XML_ROOTS = frozenset({"EInvoice"})
 EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"#!", b"\xca\xfe\xba\xbe", b"PK\x03\x04")
 
 
@@ -174,11 +179,45 @@ def _check_ofd(f: File) -> None:
         ) from e
 
 
+def _looks_like_xml(head: bytes) -> bool:
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def _check_xml(f: File) -> None:
+    """A 数电票 XML file: well-formed, small, with no DTD or entity, its root EInvoice."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
+    if f.size > XML_MAX_BYTES:
+        raise ValidationError(
+            _("The XML file is %(size)s bytes; at most %(limit)s bytes are accepted."),
+            code="file_too_large",
+            params={"size": f.size, "limit": XML_MAX_BYTES},
+        )
+    try:
+        root = fromstring(f.read(), forbid_dtd=True)
+    except DefusedXmlException as e:
+        raise _refuse(
+            _("This XML file declares a DTD or entities, which an invoice never has.")
+        ) from e
+    except (ParseError, ValueError) as e:
+        raise ValidationError(
+            _("Upload the invoice as a PDF, OFD, XML, PNG or JPEG file."), code="file_type"
+        ) from e
+    if root.tag.rsplit("}", 1)[-1] not in XML_ROOTS:
+        raise ValidationError(
+            _("This XML file is not an electronic invoice (its root is not EInvoice)."),
+            code="file_type",
+        )
+
+
 def detect_upload(f: File) -> DetectedFile:
-    """The type of an uploaded PDF, OFD, PNG or JPEG file, judged by its whole content (not
-    only its first bytes: HTML behind `%PDF-` is not a PDF) and its size, and refused when it
-    holds active content (scripts, programs, embedded files); raises ValidationError saying
-    what is wrong."""
+    """The type of an uploaded PDF, OFD, 数电票 XML, PNG or JPEG file, judged by its whole
+    content (not only its first bytes: HTML behind `%PDF-` is not a PDF) and its size, and
+    refused when it holds active content (scripts, programs, embedded files, XML entities);
+    raises ValidationError saying what is wrong."""
     limit = settings.INVOICE_UPLOAD_MAX_BYTES
     size = f.size
     if not size:
@@ -203,10 +242,13 @@ def detect_upload(f: File) -> DetectedFile:
         if head.startswith(b"PK\x03\x04"):
             _check_ofd(f)
             return OFD
+        if _looks_like_xml(head):
+            _check_xml(f)
+            return XML
     finally:
         f.seek(0)
     raise ValidationError(
-        _("Upload the invoice as a PDF, OFD, PNG or JPEG file."), code="file_type"
+        _("Upload the invoice as a PDF, OFD, XML, PNG or JPEG file."), code="file_type"
     )
 
 

@@ -173,6 +173,12 @@ class CaseMaker:
             "invoice_number": "",
             "invoice_file": "",
             "invoice_content_type": "",
+            # The demo's invoice files are placeholders: issued before checks, not read back.
+            "invoice_check": "",
+            "invoice_read": {},
+            "replaced_at": None,
+            "exchange_reason": "",
+            "exchange_note": "",
             "refused_at": None,
             "refuse_reason": "",
             "cancelled_at": None,

@@ -90,6 +90,7 @@ def shop_rows(*, seed: int, shops: int, now: datetime) -> list[dict[str, Any]]:
                 "index": i,
                 "jd_shop_id": str(ids[i]),
                 "name": name,
+                "tax_id": uscc(rng),  # the seller tax id its invoices carry
                 "created_at": now
                 - timedelta(days=rng.randint(200, 1500), hours=rng.randint(0, 23)),
                 "new_flow_since": None

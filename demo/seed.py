@@ -171,6 +171,7 @@ def seed_demo(
                 Shop(
                     jd_shop_id=s["jd_shop_id"],
                     name=s["name"],
+                    tax_id=s["tax_id"],
                     new_flow_since=s["new_flow_since"],
                     created_at=s["created_at"],
                 )

@@ -83,6 +83,10 @@ class Dispute(models.Model):
         LATE_REPLY = "late_reply", _("the merchant answered after the window")
         BROKEN_PROMISE = "broken_promise", _("the agreed issue date passed without an invoice")
         ISSUED_IN_TIME = "issued_in_time", _("the invoice was uploaded within the window")
+        UNVERIFIED_INVOICE = (
+            "unverified_invoice",
+            _("the invoice was uploaded within the window, but not machine-checked"),
+        )
         FALSE_REPLY = "false_reply", _("the merchant's answer was not true")
         REFUSAL_UNJUSTIFIED = "refusal_unjustified", _("the refusal had no valid ground")
         REFUSAL_JUSTIFIED = "refusal_justified", _("the refusal had a valid ground")

@@ -15,8 +15,10 @@ from core.api import JSONParser, validated
 from core.auth import UploadThrottle, UserThrottle
 
 from . import selectors, services
+from .exchange import invoice_exchange_request
 from .models import InvoiceRequest, Order
 from .serializers import (
+    ExchangeSerializer,
     HistoryEntrySerializer,
     InvoiceRequestCreateSerializer,
     InvoiceRequestSerializer,
@@ -75,7 +77,7 @@ class MerchantInvoiceRequestViewSet(_RequestViewSet):
             by=request.user,
             file=data["file"],
             invoice_code=data.get("invoice_code", ""),
-            invoice_number=data["invoice_number"],
+            invoice_number=data.get("invoice_number", ""),
         )
         return Response(InvoiceRequestSerializer(invoice_request).data)
 
@@ -104,6 +106,17 @@ class ConsumerInvoiceRequestViewSet(mixins.CreateModelMixin, _RequestViewSet):
         created = services.invoice_request_create(
             consumer=request.user, order=order, data=fields, reissue_of=reissue_of
         )
+        return Response(InvoiceRequestSerializer(created).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=ExchangeSerializer, responses={status.HTTP_201_CREATED: InvoiceRequestSerializer}
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser])
+    def exchange(self, request: Request, pk: str | None = None) -> Response:
+        """Ask to exchange (换开) this issued invoice: 201 with the new exchange request."""
+        invoice = self.get_object()
+        data = validated(ExchangeSerializer, request)
+        created = invoice_exchange_request(consumer=request.user, invoice=invoice, data=dict(data))
         return Response(InvoiceRequestSerializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=InvoiceRequestSerializer)

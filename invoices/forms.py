@@ -40,11 +40,36 @@ class IssueForm(forms.Form):
         required=False,
         help_text=_("10 to 12 digits; leave empty for a 20-digit fully digital invoice number."),
     )
-    invoice_number = forms.CharField(label=_("invoice number"), max_length=20)
-    file = forms.FileField(label=_("invoice file"), help_text=_("PDF, OFD, PNG or JPEG."))
+    invoice_number = forms.CharField(
+        label=_("invoice number"),
+        max_length=20,
+        required=False,
+        help_text=_("Leave empty to take the number read from the invoice file."),
+    )
+    file = forms.FileField(
+        label=_("invoice file"),
+        help_text=_(
+            "PDF, OFD, XML, PNG or JPEG. The file is read back and checked against the request."
+        ),
+    )
 
 
 class RefuseForm(forms.Form):
     """The merchant's refusal, with the reason the consumer will read."""
 
     reason = forms.CharField(label=_("refusal reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ExchangeForm(InvoiceRequestForm):
+    """The consumer's exchange (换开): why, and the corrected invoice details."""
+
+    exchange_reason = forms.ChoiceField(
+        label=_("why exchange"), choices=InvoiceRequest.ExchangeReason.choices
+    )
+    exchange_note = forms.CharField(
+        label=_("what is wrong"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when the reason is “other”."),
+    )
+    field_order = ["exchange_reason", "exchange_note"]

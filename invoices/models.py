@@ -272,9 +272,7 @@ class BulkUpload(models.Model):
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
-    state = models.CharField(
-        _("state"), max_length=10, choices=State.choices, default=State.QUEUED
-    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
     archive = models.FileField(_("archive"), upload_to="bulk/%Y/%m/")
     name = models.CharField(_("file name"), max_length=200, blank=True)
     digest = models.CharField(_("SHA-256"), max_length=64, blank=True)

@@ -10,8 +10,13 @@ LIVE_STATES = (InvoiceRequest.State.PENDING, InvoiceRequest.State.ISSUED)
 
 def reissue_target(order: Order) -> tuple[InvoiceRequest | None, InvoiceRequest | None]:
     """The order's latest request, and the request a new one would re-issue (补开): the latest
-    one if it ended without an invoice (refused or withdrawn), else None."""
-    previous = order.invoice_requests.order_by("-requested_at", "-id").first()
+    one if it ended without an invoice (refused or withdrawn), else None. Exchanges (换开) are
+    not in this line: they live beside the issued request they would replace."""
+    previous = (
+        order.invoice_requests.exclude(kind=InvoiceRequest.Kind.EXCHANGE)
+        .order_by("-requested_at", "-id")
+        .first()
+    )
     if previous is not None and previous.state in InvoiceRequest.REISSUABLE_STATES:
         return previous, previous
     return previous, None
@@ -22,5 +27,6 @@ def can_reissue(invoice_request: InvoiceRequest) -> bool:
     other request of the order is live."""
     return (
         invoice_request.state in InvoiceRequest.REISSUABLE_STATES
+        and invoice_request.kind != InvoiceRequest.Kind.EXCHANGE
         and not invoice_request.order.invoice_requests.filter(state__in=LIVE_STATES).exists()
     )

@@ -43,6 +43,9 @@ class InvoiceRequestSerializer(BlankChoices, serializers.ModelSerializer):
             "shop_name",
             "kind",
             "reissue_of",
+            "exchange_reason",
+            "exchange_note",
+            "replaced_at",
             "title_type",
             "title",
             "tax_id",
@@ -93,9 +96,18 @@ class InvoiceRequestCreateSerializer(serializers.Serializer):
     bank_account = serializers.CharField(max_length=40, required=False, allow_blank=True)
 
 
+class ExchangeSerializer(InvoiceRequestCreateSerializer):
+    """A consumer's exchange (换开) of an issued invoice: why, and the corrected details."""
+
+    order = None  # the invoice being exchanged says which order
+    exchange_reason = serializers.ChoiceField(choices=InvoiceRequest.ExchangeReason.choices)
+    exchange_note = serializers.CharField(required=False, allow_blank=True)
+
+
 class IssueSerializer(serializers.Serializer):
     invoice_code = serializers.CharField(max_length=12, required=False, allow_blank=True)
-    invoice_number = serializers.CharField(max_length=20)
+    # Empty: the number read from the file.
+    invoice_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     file = serializers.FileField()
 
 

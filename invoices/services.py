@@ -21,9 +21,11 @@ from core.roles import require_shop_writer
 from core.text import text_field, visible
 from core.uploads import check_upload, saved_upload
 
+from .matching import check
 from .models import InvoiceRequest, Order
 from .overdue import overdue_at_for
-from .signals import invoice_issued
+from .reading import InvoiceReading, read_invoice
+from .signals import invoice_issued, invoice_refused
 from .validators import validate_invoice_number, validate_tax_id
 
 State = InvoiceRequest.State
@@ -210,26 +212,62 @@ def _transition(
     return invoice_request
 
 
+class _NotRead:
+    def __repr__(self) -> str:
+        return "NOT_READ"
+
+
+NOT_READ: Any = _NotRead()  # `invoice_request_issue` reads the file itself
+
+
+def _file_content(f: File) -> bytes:
+    f.seek(0)
+    try:
+        return f.read()
+    finally:
+        f.seek(0)
+
+
 def invoice_request_issue(
     *,
     invoice_request: InvoiceRequest,
     by: AbstractBaseUser,
     file: File,
     invoice_code: str = "",
-    invoice_number: str,
+    invoice_number: str = "",
+    reading: InvoiceReading | None = NOT_READ,
 ) -> InvoiceRequest:
     """The merchant uploads the invoice: the request becomes issued, and whatever waits for
     the invoice (an open urge ticket, answered as 已开发票) hears of it in the same
-    transaction through the `invoice_issued` signal."""
+    transaction through the `invoice_issued` signal.
+
+    The file is read back (`reading.read_invoice`, unless the caller already did and passes
+    `reading`) and matched to the request (`matching.check`): a mismatch is refused on the
+    file field with each difference named; verified or unreadable is stored with the invoice
+    and in the history. With no number typed, the number read from the file is taken."""
     require_shop_writer(by, invoice_request.shop_id)
     errors: dict[str, list] = {}
+    detected = check_upload(file, errors, "file")
+    if reading is NOT_READ:
+        reading = read_invoice(_file_content(file), detected) if detected else None
+    if not (invoice_number or "").strip() and reading is not None and reading.number:
+        invoice_code, invoice_number = reading.code, reading.number
     try:
         code, number = validate_invoice_number(invoice_code or "", invoice_number or "")
     except ValidationError as e:
         errors["invoice_number"] = e.error_list
-    detected = check_upload(file, errors, "file")
     if errors:
         raise ValidationError(errors)
+    result = check(invoice_request, reading, invoice_code=code, invoice_number=number)
+    if not result.ok:
+        raise ValidationError(
+            {
+                "file": [
+                    ValidationError(m.message, code="invoice_mismatch") for m in result.mismatches
+                ]
+            }
+        )
+    read = reading.as_json() if reading is not None else {}
     if invoice_request.state != State.PENDING:  # cheap early answer; the UPDATE decides
         raise Conflict("not_pending", _("This request is no longer pending."))
     folder = f"invoices/{invoice_request.shop_id}/{invoice_request.pk}"
@@ -246,8 +284,16 @@ def invoice_request_issue(
                 "invoice_number": number,
                 "invoice_file": name,
                 "invoice_content_type": detected.content_type,
+                "invoice_check": result.outcome,
+                "invoice_read": read,
             },
-            data={"invoice_code": code, "invoice_number": number, "file": name},
+            data={
+                "invoice_code": code,
+                "invoice_number": number,
+                "file": name,
+                "check": result.outcome,
+                "read": read,
+            },
         )
         invoice_issued.send(sender=InvoiceRequest, invoice_request=invoice_request, by=by, at=now)
     return invoice_request
@@ -271,15 +317,18 @@ def invoice_request_refuse(
     )
     if errors:
         raise ValidationError(errors)
+    now = timezone.now()
     with transaction.atomic():
-        return _transition(
+        refused = _transition(
             invoice_request,
             by=by,
             action="refused",
             to=State.REFUSED,
-            changes={"refused_at": timezone.now(), "refuse_reason": reason},
+            changes={"refused_at": now, "refuse_reason": reason},
             data={"reason": reason},
         )
+        invoice_refused.send(sender=InvoiceRequest, invoice_request=refused, by=by, at=now)
+        return refused
 
 
 def invoice_request_cancel(

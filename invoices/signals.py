@@ -6,3 +6,9 @@ from django.dispatch import Signal
 
 # The merchant uploaded the invoice: kwargs invoice_request, by, at.
 invoice_issued = Signal()
+# A consumer asked to exchange (换开) an issued invoice: kwargs invoice_request (the new
+# exchange request), at.
+exchange_requested = Signal()
+# The merchant refused a request (an original, a re-issue or an exchange): kwargs
+# invoice_request, by, at.
+invoice_refused = Signal()

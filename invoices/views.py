@@ -16,8 +16,8 @@ from core.pages import form_post, paginate, press
 from core.roles import can_write_for_shop, is_arbitrator, is_merchant
 from core.uploads import serve_upload
 
-from . import selectors, services
-from .forms import InvoiceRequestForm, IssueForm, RefuseForm
+from . import exchange, selectors, services
+from .forms import ExchangeForm, InvoiceRequestForm, IssueForm, RefuseForm
 from .models import InvoiceRequest, Order
 from .overdue import is_overdue
 
@@ -76,6 +76,7 @@ def _render_detail(
         "refuse_form": RefuseForm(),
         "can_write": can_write_for_shop(request.user, invoice_request.shop_id),
         "now": timezone.now(),
+        **exchange.exchange_record(invoice_request),
         **forms,
     }
     return render(request, "invoices/merchant_detail.html", context, status=status)
@@ -214,7 +215,37 @@ def my_invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "now": now,
             "overdue": is_overdue(invoice_request, now),
             "can_reissue": selectors.can_reissue(invoice_request),
+            "can_exchange": exchange.exchange_problem(invoice_request) is None,
+            **exchange.exchange_record(invoice_request),
         },
+    )
+
+
+@login_required
+def my_invoice_exchange(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask to exchange (换开) an issued invoice: the reason and the corrected details, filled in
+    from the invoice being replaced."""
+    invoice = get_object_or_404(
+        InvoiceRequest.objects.for_consumer(request.user).select_related("order", "shop"), pk=pk
+    )
+    initial = {f: getattr(invoice, f) for f in InvoiceRequestForm.base_fields}
+    form = ExchangeForm(request.POST or None, initial=initial)
+
+    def page(status: int = 200) -> HttpResponse:
+        context = {"form": form, "r": invoice, "problem": exchange.exchange_problem(invoice)}
+        return render(request, "invoices/my_exchange_form.html", context, status=status)
+
+    if request.method != "POST":
+        return page()
+    return form_post(
+        request,
+        form,
+        lambda data: exchange.invoice_exchange_request(
+            consumer=request.user, invoice=invoice, data=data
+        ),
+        success=_("Your exchange (换开) request was sent to the shop."),
+        done=lambda created: reverse("my-invoice", args=[created.pk]),
+        failed=page,
     )
 
 

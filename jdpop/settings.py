@@ -282,7 +282,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     # one line per webhook request is too many; the attempts are in the database
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {"aiohttp": {"level": "WARNING"}},
 }
 
 # --- urge tickets: jobs, reminders, outbox (spec 4) -----------------------------------------
@@ -390,3 +390,16 @@ JDPOP_WORKER_SILENT_AFTER = timedelta(
 JDPOP_INVOICE_TOTAL_TOLERANCE = Decimal(env.str("JDPOP_INVOICE_TOTAL_TOLERANCE", default="0.00"))
 # A bulk upload (spec 11): at most this many invoice files in one zip.
 JDPOP_BULK_UPLOAD_MAX_FILES = env.int("JDPOP_BULK_UPLOAD_MAX_FILES", default=1000)
+# ... of at most this many bytes, unpacking to at most this many (invoices.bulk: zip bombs).
+JDPOP_BULK_UPLOAD_MAX_BYTES = env.int("JDPOP_BULK_UPLOAD_MAX_BYTES", default=200 * 1024 * 1024)
+JDPOP_BULK_UPLOAD_MAX_UNPACKED = env.int(
+    "JDPOP_BULK_UPLOAD_MAX_UNPACKED", default=1024 * 1024 * 1024
+)
+# The queue of the bulk upload task (empty: Celery's default), e.g. for a worker of its own.
+JDPOP_BULK_UPLOAD_QUEUE = env.str("JDPOP_BULK_UPLOAD_QUEUE", default="")
+# Many files at once (<input multiple>): Django refuses more than this many in one request.
+DATA_UPLOAD_MAX_NUMBER_FILES = JDPOP_BULK_UPLOAD_MAX_FILES + 10
+# Bulk uploads whose task was lost (broker) or whose worker died are sent again by this job.
+CELERY_BEAT_SCHEDULE["invoices.resume_bulk_uploads"] = _every(
+    "invoices.resume_bulk_uploads", "BULK_JOBS", 60.0
+)

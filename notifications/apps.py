@@ -13,9 +13,9 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from core.jobs import register
 
-        from .kinds import disputes, penalties, tickets, webhooks
+        from .kinds import disputes, exchanges, penalties, tickets, webhooks
 
-        for kinds in (tickets, disputes, penalties, webhooks):
+        for kinds in (tickets, exchanges, disputes, penalties, webhooks):
             kinds.connect()
         register(
             "drain_outbox",

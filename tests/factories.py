@@ -100,6 +100,39 @@ class InvoiceRequestFactory(factory.django.DjangoModelFactory):
         )
     )
 
+    class Params:
+        # `InvoiceRequestFactory(issued=True)`: issued, its invoice read back and matched
+        # (verified, with the reading stored); pass invoice_check="unreadable" (and perhaps an
+        # invoice_read) or "" (issued before invoices were checked) for the other outcomes.
+        issued = factory.Trait(
+            state=InvoiceRequest.State.ISSUED,
+            issued_at=factory.LazyFunction(timezone.now),
+            invoice_number=factory.Sequence(lambda n: f"{26110000000000000000 + n}"),
+            invoice_file="invoices/2026/11/invoice.pdf",
+            invoice_content_type="application/pdf",
+            invoice_check=InvoiceRequest.Check.VERIFIED,
+            invoice_read=factory.LazyAttribute(
+                lambda o: matching_reading(o) if o.invoice_check == "verified" else {}
+            ),
+        )
+
+
+def matching_reading(r) -> dict:
+    """The stored reading (`InvoiceRequest.invoice_read`) of an invoice that says what the
+    request `r` asks: its number, title and tax id, the shop's tax id, the order amount, today."""
+    return {
+        "number": r.invoice_number,
+        "code": "",
+        "issued_on": timezone.localdate().isoformat(),
+        "buyer_name": r.title,
+        "buyer_tax_id": r.tax_id,
+        "seller_name": r.order.shop.name,
+        "seller_tax_id": r.order.shop.tax_id,
+        "total": str(r.order.amount),
+        "remarks": f"订单号：{r.order.number}",
+        "sources": ["text", "qr"],
+    }
+
 
 def merchant_of(shop: Shop, role: str = ShopMembership.Role.OWNER, **kwargs):
     """A user working for `shop` with `role`."""

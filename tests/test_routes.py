@@ -10,6 +10,8 @@ is sent to log in; and a refused write changes nothing at all.
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,7 +30,7 @@ from core.roles import ARBITRATOR_GROUP
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
 from invoices import services as invoices
-from invoices.models import InvoiceRequest
+from invoices.models import BulkUpload, InvoiceRequest
 from notifications.delivery import drain_outbox
 from notifications.models import Notification, WebhookDelivery, WebhookEndpoint
 from notifications.webhooks import new_secret
@@ -57,6 +59,13 @@ WRITERS_A = {OWNER, OPERATOR}
 
 def pdf(name: str = "file.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF_BYTES, content_type="application/pdf")
+
+
+def bulk_zip() -> SimpleUploadedFile:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("300000000001.pdf", PDF_BYTES)
+    return SimpleUploadedFile("invoices.zip", out.getvalue(), content_type="application/zip")
 
 
 @dataclass
@@ -113,6 +122,10 @@ def build_world() -> World:
     )
     w.objects["issued"] = issued
     w.objects["order"] = OrderFactory(shop=shop_a, consumer=x)
+    # a bulk upload of shop A (its report lists the files; the archive is not read by pages)
+    w.objects["bulk"] = BulkUpload.objects.create(
+        shop=shop_a, by=owner, archive="bulk/a.zip", name="fapiao-pici.zip", total=1
+    )
     # a refused request with a dispute awaiting the merchant, each side with a draft
     dispute = DisputeFactory(request__order__shop=shop_a, request__order__consumer=x)
     w.objects.update(
@@ -151,6 +164,7 @@ def snapshot() -> tuple:
     """Everything a refused write could have changed."""
     tables = [
         (InvoiceRequest, ("state", "invoice_number", "refuse_reason")),
+        (BulkUpload, ("state", "done")),
         (UrgeTicket, ("state", "urge_count", "resolution", "promise_state")),
         (TicketReply, ("resolution", "note")),
         (Dispute, ("state", "plan", "consumer_note")),
@@ -217,6 +231,14 @@ ORDER_NUMBER = lambda w: w.pending.order.number  # noqa: E731
 DISPUTE_ORDER = lambda w: w.dispute.request.order.number  # noqa: E731
 X_AND_A = SHOP_A | {X}
 ENDPOINT = lambda w: {"pk": w.shop.pk, "endpoint_pk": w.endpoint.pk}  # noqa: E731
+# an exchange (换开) of the issued invoice: why, and the corrected details
+EXCHANGE = {
+    "exchange_reason": "wrong_title",
+    "title_type": "person",
+    "title": "李四",
+    "invoice_kind": "e_ordinary",
+    "email": "x@example.com",
+}
 
 PAGES = [
     Route("home", "auth", frozenset()),
@@ -237,10 +259,22 @@ PAGES = [
         readers={VIEWER},
     ),
     read("invoice-download", X_AND_A, pk("issued")),
+    listing("merchant-bulk", SHOP_A, lambda w: w.bulk.name),
+    write(
+        "merchant-bulk",
+        WRITERS_A,
+        NONE,
+        data=lambda w: {"shop": w.shop.pk, "files": bulk_zip()},
+        readers={VIEWER},
+    ),
+    read("merchant-bulk-detail", SHOP_A, pk("bulk")),
+    read("merchant-bulk-progress", SHOP_A, pk("bulk")),
     listing("my-invoices", {X}, ORDER_NUMBER),
     read("my-request-new", {X}, lambda w: {"order_pk": w.order.pk}),
     read("my-invoice", {X}, pk("pending")),
     write("my-invoice-cancel", {X}, pk("pending")),
+    read("my-invoice-exchange", {X}, pk("issued")),
+    write("my-invoice-exchange", {X}, pk("issued"), data=lambda w: EXCHANGE),
     write("my-invoice-urge", {X}, pk("pending")),
     read("my-ticket", {X}, pk("ticket")),
     listing("ticket-workbench", SHOP_A, ORDER_NUMBER),
@@ -370,6 +404,9 @@ API = [
     read("consumer-invoice-request-detail", {X}, pk("pending"), api=True),
     read("consumer-invoice-request-history", {X}, pk("pending"), api=True),
     write("consumer-invoice-request-cancel", {X}, pk("pending"), api=True),
+    write(
+        "consumer-invoice-request-exchange", {X}, pk("issued"), data=lambda w: EXCHANGE, api=True
+    ),
     write("consumer-urge-urge", {X}, pk("pending"), api=True),
     listing("merchant-urge-ticket-list", SHOP_A, ORDER_NUMBER, api=True),
     read("merchant-urge-ticket-detail", SHOP_A, pk("ticket"), api=True),

@@ -55,6 +55,15 @@ def _require_in_window(due_at: datetime | None, now: datetime) -> None:
         raise Conflict("window_passed", _("The deadline for this step has passed."))
 
 
+def _issued_since(request: InvoiceRequest) -> Q:
+    """The requests whose issued invoice settles a refusal of `request`: itself, its re-issue
+    (补开), and for a refused exchange (换开) a later exchange of the same invoice."""
+    q = Q(pk=request.pk) | Q(reissue_of_id=request.pk)
+    if request.kind == InvoiceRequest.Kind.EXCHANGE:
+        q |= Q(kind=request.kind, reissue_of_id=request.reissue_of_id, pk__gt=request.pk)
+    return q
+
+
 def plan_problems(
     *, dispute: Dispute, plan: str, plan_date: date | None, note: str
 ) -> dict[str, list]:
@@ -74,10 +83,7 @@ def plan_problems(
             errors["plan_date"] = [promise_date_error(plan_date, at=now)]
     if rule.needs_issued_invoice and not (
         InvoiceRequest.objects.for_system()
-        .filter(
-            Q(pk=dispute.request_id) | Q(reissue_of_id=dispute.request_id),
-            state=InvoiceRequest.State.ISSUED,
-        )
+        .filter(_issued_since(dispute.request), state=InvoiceRequest.State.ISSUED)
         .exists()
     ):
         errors["plan"] = [

@@ -4,6 +4,10 @@ A judged dispute is closed with a verdict, a reason code and a written reason bo
 The `dispute_judged` signal goes out in the transaction of the awaiting_platform -> closed
 transition, which only one caller can win; the penalties app records a merchant-liable
 judgment's penalty from it, exactly once (its unique (dispute, kind) key backs that up).
+
+The automatic judge (JDPOP_AUTO_JUDGE_CLEAR_CASES, `by=None`) never clears a case that rests
+on an unverified invoice (spec 11): such a case is proposed "needs a person" in the first place
+(`verdicts.py`), and `judge_in_transaction` declines it again, whatever proposal it is handed.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from core.text import text_field
 
 from ..models import Dispute
 from ..signals import dispute_judged
-from ..verdicts import propose_dispute_verdict
+from ..verdicts import propose_dispute_verdict, rests_on_unverified_invoice
 from ._common import dispute_history, transition
 
 REASON_MAX = 2000
@@ -39,7 +43,12 @@ def judge_in_transaction(
     data: dict | None = None,
 ) -> Dispute:
     """Close an awaiting-platform dispute with a judgment (and its penalty); no permission
-    check, so only for callers that did theirs (or the system's auto-judgment, by=None)."""
+    check, so only for callers that did theirs (or the system's auto-judgment, by=None).
+
+    The system (by=None) does not clear the merchant of a dispute that rests on an unverified
+    invoice: the dispute is returned as it is, still awaiting a person."""
+    if by is None and not may_clear_automatically(dispute, verdict):
+        return dispute
     if not reason:
         reason = _("Confirmed the proposed verdict: %(reason)s.") % {
             "reason": Dispute.ReasonCode(reason_code).label
@@ -71,6 +80,16 @@ def judge_in_transaction(
         sender=Dispute, dispute=dispute, verdict=verdict, reason_code=reason_code, at=at
     )
     return dispute
+
+
+def may_clear_automatically(dispute: Dispute, verdict: str) -> bool:
+    """Whether the system may judge `dispute` with `verdict` on its own: it clears a merchant
+    (not liable) only of an urge dispute whose ticket was answered with an invoice that was
+    read back and matched its request."""
+    if verdict == Dispute.Verdict.LIABLE:
+        return True
+    ticket = dispute.ticket if dispute.kind == Dispute.Kind.URGE else None
+    return ticket is not None and not rests_on_unverified_invoice(ticket)
 
 
 def dispute_refresh_proposal(*, dispute: Dispute) -> Dispute:

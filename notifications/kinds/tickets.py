@@ -5,7 +5,7 @@
 | ticket_opened | reply by the deadline | the shop was urged, and has until the deadline |
 | ticket_reminder | 12 h / 2 h before the deadline | |
 | ticket_replied | | the shop's answer (resolution, note, promised date) |
-| invoice_issued | | the invoice is ready |
+| invoice_issued | | the invoice is ready (an exchange's: the replacement, 换开) |
 | ticket_breached | no answer in time: a penalty is proposed | no answer; a dispute is open |
 | promise_broken | the promised date passed: a penalty is proposed | the same |
 
@@ -225,7 +225,7 @@ def render_invoice_issued(payloads: list[dict]) -> list[Event | None]:
     requests = (
         InvoiceRequest.objects.for_system()
         .filter(pk__in=[p["request_id"] for p in payloads])
-        .select_related("order")
+        .select_related("order", "reissue_of")
         .in_bulk()
     )
     events: list[Event | None] = []
@@ -234,15 +234,34 @@ def render_invoice_issued(payloads: list[dict]) -> list[Event | None]:
         if r is None:
             events.append(None)
             continue
-        notice = Notice(
-            to=CONSUMER,
-            subject=gettext_noop("Your invoice for order %(order)s is ready"),
-            body=gettext_noop(
+        words = (
+            gettext_noop("Your invoice for order %(order)s is ready"),
+            gettext_noop(
                 "The shop issued the invoice for order %(order)s. Download it from the invoice "
                 "page."
             ),
+        )
+        if r.kind == InvoiceRequest.Kind.EXCHANGE:  # 换开: the replacement of an earlier one
+            words = (
+                gettext_noop("Your exchanged invoice (换开) for order %(order)s is ready"),
+                gettext_noop(
+                    "The shop issued the replacement invoice (换开) for order %(order)s. It "
+                    "replaces invoice %(replaced)s, which is no longer valid. Download the new "
+                    "one from the invoice page."
+                ),
+            )
+        replaced = r.reissue_of if r.kind == InvoiceRequest.Kind.EXCHANGE else None
+        notice = Notice(
+            to=CONSUMER,
+            subject=words[0],
+            body=words[1],
             link=reverse("my-invoice", args=[r.pk]),
-            params={"order": r.order.number},
+            params={
+                "order": r.order.number,
+                "replaced": f"{replaced.invoice_code} {replaced.invoice_number}".strip()
+                if replaced
+                else "",
+            },
         )
         events.append(
             Event(
@@ -253,6 +272,8 @@ def render_invoice_issued(payloads: list[dict]) -> list[Event | None]:
                     "shop_id": r.shop_id,
                     "state": r.state,
                     "invoice_number": r.invoice_number,
+                    "kind": r.kind,
+                    "replaces_request_id": replaced.pk if replaced else None,
                 },
                 notices=[notice],
                 shop_id=r.shop_id,

@@ -33,6 +33,7 @@ def test_every_apps_jobs_are_in_the_one_registry():
         "drain_outbox",
         "enforce_dispute_deadlines",
         "deliver_webhooks",
+        "resume_bulk_uploads",
     }
 
 

@@ -100,8 +100,22 @@ def make_ticket(request: InvoiceRequest, **fields):
     return UrgeTicket.objects.create(**values)
 
 
-def urge_request(**ticket_fields) -> InvoiceRequest:
-    """A pending request with an urge ticket whose record is `ticket_fields`."""
-    request = InvoiceRequestFactory()
-    make_ticket(request, **ticket_fields)
-    return InvoiceRequest.objects.for_system().get(pk=request.pk)
+def urge_request(
+    *, invoice_check: str = InvoiceRequest.Check.VERIFIED, **ticket_fields
+) -> InvoiceRequest:
+    """A request with an urge ticket whose record is `ticket_fields`. When the ticket was
+    answered 已开发票 (the default) the request is issued at the ticket's answer, its invoice
+    checked as `invoice_check` (verified by default; "unreadable", or "" for an invoice issued
+    before the check); otherwise it is pending."""
+    from tickets.models import UrgeTicket
+
+    resolution = ticket_fields.get("resolution", UrgeTicket.Resolution.ISSUED)
+    if resolution != UrgeTicket.Resolution.ISSUED:
+        request = InvoiceRequestFactory()
+        make_ticket(request, **ticket_fields)
+        return InvoiceRequest.objects.for_system().get(pk=request.pk)
+    request = InvoiceRequestFactory(issued=True, invoice_check=invoice_check)
+    ticket = make_ticket(request, **ticket_fields)
+    requests = InvoiceRequest.objects.for_system()
+    requests.filter(pk=request.pk).update(issued_at=ticket.answered_at or request.issued_at)
+    return requests.get(pk=request.pk)

@@ -16,13 +16,24 @@ DUE = datetime(2025, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 BEFORE, AT, AFTER = DUE - timedelta(hours=1), DUE, DUE + timedelta(seconds=1)
 
 
-def ticket(state="answered", sla="met", resolution="issued", promise_state=""):
+# The ticket's request, as reading its invoice back left it (spec 11).
+VERIFIED = {"state": "issued", "invoice_check": "verified"}  # read back and matched
+UNREADABLE = {"state": "issued", "invoice_check": "unreadable"}  # accepted, not machine-checked
+UNCHECKED = {"state": "issued", "invoice_check": ""}  # issued before invoices were checked
+# No invoice: also what a mismatching upload leaves, since it is refused (still pending).
+NOT_ISSUED = {"state": "pending", "invoice_check": ""}
+
+
+def ticket(state="answered", sla="met", resolution="issued", promise_state="", invoice=None):
+    if invoice is None:
+        invoice = VERIFIED if resolution == "issued" else NOT_ISSUED
     return SimpleNamespace(
         state=state,
         sla=sla,
         resolution=resolution,
         promise_state=promise_state,
         reply_due_at=DUE,
+        request=SimpleNamespace(**invoice),
     )
 
 
@@ -57,9 +68,26 @@ RULES = [
         "liable",
         "broken_promise",
     ),
-    # the invoice uploaded inside the window: not liable
-    (ticket(resolution="issued", sla="met"), None, "not_liable", "issued_in_time"),
-    (ticket(resolution="issued", sla="met"), AFTER, "not_liable", "issued_in_time"),
+    # the invoice uploaded inside the window, read back and matched: not liable
+    (ticket(resolution="issued", invoice=VERIFIED), None, "not_liable", "issued_in_time"),
+    (ticket(resolution="issued", invoice=VERIFIED), AFTER, "not_liable", "issued_in_time"),
+    # an invoice uploaded inside the window that could not be read back, or was issued before
+    # invoices were checked: a person looks at it, never "not liable" on the system's word
+    (ticket(resolution="issued", invoice=UNREADABLE), None, "needs_person", "unverified_invoice"),
+    (ticket(resolution="issued", invoice=UNREADABLE), AFTER, "needs_person", "unverified_invoice"),
+    (ticket(resolution="issued", invoice=UNCHECKED), None, "needs_person", "unverified_invoice"),
+    # ... but uploaded after the window it is late whatever it says: liable
+    (ticket(sla="late", resolution="issued", invoice=UNREADABLE), None, "liable", "late_reply"),
+    # a mismatching invoice is refused at upload: the request stays pending and the ticket
+    # unanswered, judged like no invoice at all
+    (ticket(**WAITING, invoice=NOT_ISSUED), BEFORE, "needs_person", "other"),
+    (ticket(**WAITING, invoice=NOT_ISSUED), AFTER, "liable", "no_reply"),
+    (
+        ticket(state="breached", sla="missed", resolution="", invoice=NOT_ISSUED),
+        None,
+        "liable",
+        "no_reply",
+    ),
     # the other resolutions: a person weighs the consumer's word against the merchant's
     (ticket(resolution="no_invoice_needed"), None, "needs_person", "contested"),
     (ticket(resolution="cannot_issue"), None, "needs_person", "contested"),
@@ -82,6 +110,7 @@ def test_only_liable_and_not_liable_are_clear_cases():
     assert Proposal("liable", "no_reply").is_clear
     assert Proposal("not_liable", "issued_in_time").is_clear
     assert not Proposal("needs_person", "contested").is_clear
+    assert not Proposal("needs_person", "unverified_invoice").is_clear
 
 
 @pytest.mark.parametrize(
