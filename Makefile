@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE   := node_modules/.installed
 
 export DJANGO_SETTINGS_MODULE := jdpop.settings
 
@@ -14,7 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# Front-end packages (axe-core for the page tests) from the npm registry, never vendored:
+# installed again only when node_modules is missing or package.json changed.
+$(NODE): package.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (apt-get install nodejs npm)"; exit 1; }
+	npm install --no-audit --no-fund
+	touch $(NODE)
+
+install: $(STAMP) $(NODE)
 
 # Development defaults for every command run by hand after `make run` (the environment wins).
 .env:
@@ -22,7 +30,7 @@ install: $(STAMP)
 
 ## make run: install, migrate, load demo data, serve on http://127.0.0.1:8000 with worker + beat
 run: export DJANGO_DEBUG ?= 1
-run: .env $(STAMP)
+run: .env $(STAMP) $(NODE)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo --if-empty --shops 3 --requests 300
 	@echo ""
@@ -33,7 +41,7 @@ run: .env $(STAMP)
 
 ## make test: lint, then the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
 test: export DJANGO_DEBUG ?= 1
-test: $(STAMP) lint browser
+test: $(STAMP) $(NODE) lint browser
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -55,4 +63,4 @@ messages: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
 
 clean:
-	rm -rf $(VENV) var staticfiles
+	rm -rf $(VENV) var staticfiles node_modules

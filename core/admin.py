@@ -4,19 +4,24 @@ administered with their gray release, in the invoices app.)"""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from .admin_mixins import ReadOnly
 from .changelist import FastChangeListMixin
 from .models import HistoryEntry, JobRun, OutboxMessage
+from .timeline import sentence
 
 
 @admin.register(HistoryEntry)
 class HistoryEntryAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
+    """The raw codes stay, for arbitrators, beside each entry in words."""
+
     list_display = [
         "at",
         "request_id",
         "subject",
         "subject_id",
+        "what_happened",
         "action",
         "state_from",
         "state_to",
@@ -24,6 +29,10 @@ class HistoryEntryAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
     ]
     list_filter = ["subject", "action"]
     list_select_related = ["actor"]
+
+    @admin.display(description=gettext_lazy("what happened"))
+    def what_happened(self, entry: HistoryEntry) -> str:
+        return sentence(entry)
 
 
 @admin.register(OutboxMessage)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from .clock import SECONDS, china_time
 from .errors import DomainError
 from .models import HistoryEntry
+from .timeline import sentence
 
 
 class ArbitratorScoped:
@@ -54,23 +55,35 @@ class ReadOnlyInline(ReadOnly, admin.TabularInline):
         return list(self.fields or [])
 
 
-def history_table(request_id: int) -> str:
-    """The whole history of an invoice request as a read-only HTML table (one query)."""
+def history_table(request_id: int, *, shop_name: str = "") -> str:
+    """The whole history of an invoice request as a read-only HTML table (one query): each
+    entry in words (as the parties read it, with the staff login) beside its raw codes, for
+    arbitrators."""
     entries = HistoryEntry.objects.for_system().filter(request_id=request_id)
-    columns = [_("at"), _("subject"), _("action"), _("before"), _("after"), _("by"), _("data")]
+    columns = [
+        _("at"),
+        _("what happened"),
+        _("subject"),
+        _("action code"),
+        _("before"),
+        _("after"),
+        _("by"),
+        _("data"),
+    ]
     header = format_html_join("", "<th>{}</th>", [(c,) for c in columns])
     body = format_html_join(
         "",
-        "<tr><td>{}</td><td>{} #{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-        "<td><code>{}</code></td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{} #{}</td><td><code>{}</code></td><td><code>{}</code></td>"
+        "<td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
         (
             (
                 china_time(e.at, SECONDS),
+                sentence(e, shop_name=shop_name),
                 e.get_subject_display(),
                 e.subject_id,
                 e.action,
-                e.state_from or "—",
-                e.state_to or "—",
+                e.state_from,
+                e.state_to,
                 e.actor or _("system"),
                 json.dumps(e.data, ensure_ascii=False, default=str)[:500],
             )

@@ -61,8 +61,12 @@ class ShopMembership(models.Model):
 
     WRITERS = (Role.OWNER, Role.OPERATOR)
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="shop_memberships")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("shop")
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="shop_memberships", verbose_name=_("user")
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
 
     objects = MembershipQuerySet.as_manager()
@@ -78,7 +82,7 @@ class ShopMembership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.shop} ({self.role})"
+        return f"{self.user} @ {self.shop} ({self.get_role_display()})"
 
 
 class HistoryIsAppendOnly(Exception):
@@ -148,6 +152,7 @@ class HistoryEntry(AppendOnlyModel):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("by"),
         help_text=_("empty when the system did it"),
     )
     action = models.CharField(_("action"), max_length=40)
@@ -171,7 +176,9 @@ class HistoryEntry(AppendOnlyModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.subject}#{self.subject_id} {self.action}"
+        from .timeline import sentence  # the words of the entry; they read the models
+
+        return sentence(self)
 
 
 class JobRun(models.Model):

@@ -265,7 +265,7 @@ class DisputeAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("history"))
     def history_table(self, d: Dispute) -> str:
-        return history_table(d.request_id)
+        return history_table(d.request_id, shop_name=d.shop.name)
 
     # --- the actions -------------------------------------------------------------------------
 

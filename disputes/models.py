@@ -101,11 +101,18 @@ class Dispute(models.Model):
         NONE = "none", _("nobody (closed)")
 
     request = models.ForeignKey(
-        "invoices.InvoiceRequest", on_delete=models.PROTECT, related_name="disputes"
+        "invoices.InvoiceRequest",
+        on_delete=models.PROTECT,
+        related_name="disputes",
+        verbose_name=_("invoice request"),
     )
     # shop and consumer repeat the request's so that scoping and the queue need no join.
-    shop = models.ForeignKey("core.Shop", on_delete=models.PROTECT, related_name="disputes")
-    consumer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="disputes")
+    shop = models.ForeignKey(
+        "core.Shop", on_delete=models.PROTECT, related_name="disputes", verbose_name=_("shop")
+    )
+    consumer = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="disputes", verbose_name=_("consumer")
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     state = models.CharField(_("state"), max_length=24, choices=State.choices)
     old_flow = models.BooleanField(
@@ -120,7 +127,12 @@ class Dispute(models.Model):
     plan_note = models.TextField(_("merchant's note"), blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     answered_by = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("answered by"),
     )
 
     consumer_due_at = models.DateTimeField(_("consumer's deadline"), null=True, blank=True)
@@ -146,13 +158,18 @@ class Dispute(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        verbose_name=_("judged by"),
         help_text=_("empty when the system judged a clear case"),
     )
 
     outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    merchant_evidence_submitted_at = models.DateTimeField(null=True, blank=True)
-    consumer_evidence_submitted_at = models.DateTimeField(null=True, blank=True)
+    merchant_evidence_submitted_at = models.DateTimeField(
+        _("merchant's evidence submitted at"), null=True, blank=True
+    )
+    consumer_evidence_submitted_at = models.DateTimeField(
+        _("consumer's evidence submitted at"), null=True, blank=True
+    )
 
     objects = DisputeQuerySet.as_manager()
 
@@ -227,7 +244,11 @@ class Dispute(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.kind} {self.state}"
+        return _("Dispute #%(id)s, %(kind)s, %(state)s") % {
+            "id": self.pk,
+            "kind": self.get_kind_display(),
+            "state": self.get_state_display(),
+        }
 
     @property
     def is_open(self) -> bool:
@@ -273,13 +294,17 @@ class Evidence(models.Model):
         MERCHANT = "merchant", _("merchant")
         CONSUMER = "consumer", _("consumer")
 
-    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="evidence")
+    dispute = models.ForeignKey(
+        Dispute, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("dispute")
+    )
     party = models.CharField(_("side"), max_length=16, choices=Party.choices)
-    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
     text = models.TextField(_("text"), blank=True)
     file = models.FileField(_("file"), upload_to="disputes/%Y/%m/", blank=True)
     file_name = models.CharField(_("file name"), max_length=200, blank=True)
-    content_type = models.CharField(max_length=40, blank=True)
+    content_type = models.CharField(_("file type"), max_length=40, blank=True)
     created_at = models.DateTimeField(_("added at"), default=timezone.now)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
 
@@ -300,7 +325,11 @@ class Evidence(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.party} evidence #{self.pk} on dispute {self.dispute_id}"
+        return _("Evidence #%(id)s of the %(party)s, dispute #%(dispute)s") % {
+            "id": self.pk,
+            "party": self.get_party_display(),
+            "dispute": self.dispute_id,
+        }
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:  # drafts are submitted by a queryset update, never saved

@@ -138,4 +138,4 @@ class InvoiceRequestAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("history"))
     def history_display(self, obj: InvoiceRequest) -> str:
-        return history_table(obj.pk)
+        return history_table(obj.pk, shop_name=obj.shop.name)

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from core.api import JSONParser, validated
 from core.auth import UploadThrottle, UserThrottle
+from core.timeline import CONSUMER, MERCHANT
 
 from . import selectors, services
 from .exchange import invoice_exchange_request
@@ -42,6 +43,8 @@ class _RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     serializer_class = InvoiceRequestSerializer
     filterset_class = InvoiceRequestFilter
 
+    audience = MERCHANT  # who reads the history's sentences
+
     def scoped(self):  # the one place a subclass says who sees what
         raise NotImplementedError
 
@@ -53,7 +56,12 @@ class _RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def history(self, request: Request, pk: str | None = None) -> Response:
         invoice_request = self.get_object()
         entries = invoice_request.history.select_related("actor")
-        return Response(HistoryEntrySerializer(entries, many=True).data)
+        context = {
+            "audience": self.audience,
+            "shop_name": invoice_request.shop.name,
+            "user_id": request.user.pk,
+        }
+        return Response(HistoryEntrySerializer(entries, many=True, context=context).data)
 
 
 class MerchantInvoiceRequestViewSet(_RequestViewSet):
@@ -94,6 +102,8 @@ class MerchantInvoiceRequestViewSet(_RequestViewSet):
 
 class ConsumerInvoiceRequestViewSet(mixins.CreateModelMixin, _RequestViewSet):
     """The consumer's own invoice requests."""
+
+    audience = CONSUMER
 
     def scoped(self):
         return InvoiceRequest.objects.for_consumer(self.request.user)

@@ -25,8 +25,12 @@ class Order(models.Model):
         COMPLETED = "completed", _("completed")
         CANCELLED = "cancelled", _("cancelled")
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="orders")
-    consumer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="orders")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop")
+    )
+    consumer = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="orders", verbose_name=_("consumer")
+    )
     number = models.CharField(_("order number"), max_length=32, unique=True)
     amount = models.DecimalField(_("amount"), max_digits=12, decimal_places=2)
     state = models.CharField(_("state"), max_length=16, choices=State.choices)
@@ -111,14 +115,28 @@ class InvoiceRequest(models.Model):
     )
     SPECIAL_KINDS = (InvoiceKind.VAT_SPECIAL, InvoiceKind.DIGITAL_SPECIAL)
 
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoice_requests")
+    order = models.ForeignKey(
+        Order, on_delete=models.PROTECT, related_name="invoice_requests", verbose_name=_("order")
+    )
     # shop and consumer repeat the order's so that scoping and the jobs need no join.
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="invoice_requests")
-    consumer = models.ForeignKey(User, on_delete=models.PROTECT, related_name="invoice_requests")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="invoice_requests", verbose_name=_("shop")
+    )
+    consumer = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="invoice_requests",
+        verbose_name=_("consumer"),
+    )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.ORIGINAL)
     # The earlier request a re-issue follows, or whose issued invoice an exchange replaces.
     reissue_of = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="reissues"
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reissues",
+        verbose_name=_("follows the request"),
     )
     exchange_reason = models.CharField(
         _("exchange reason"), max_length=20, choices=ExchangeReason.choices, blank=True
@@ -148,7 +166,7 @@ class InvoiceRequest(models.Model):
     invoice_code = models.CharField(_("invoice code"), max_length=12, blank=True)
     invoice_number = models.CharField(_("invoice number"), max_length=20, blank=True)
     invoice_file = models.FileField(_("invoice file"), upload_to="invoices/%Y/%m/", blank=True)
-    invoice_content_type = models.CharField(max_length=40, blank=True)
+    invoice_content_type = models.CharField(_("invoice file type"), max_length=40, blank=True)
     invoice_check = models.CharField(
         _("invoice check"), max_length=12, choices=Check.choices, blank=True
     )
@@ -223,7 +241,10 @@ class InvoiceRequest(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.order_id} {self.state}"
+        return _("Invoice request #%(id)s, %(state)s") % {
+            "id": self.pk,
+            "state": self.get_state_display(),
+        }
 
     @property
     def history(self) -> HistoryQuerySet:
@@ -234,10 +255,17 @@ class InvoiceRequest(models.Model):
 class ShopFlowChange(models.Model):
     """Gray release audit (spec 7): who turned the new flow on or off for a shop, and when."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="flow_changes")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="flow_changes", verbose_name=_("shop")
+    )
     on = models.BooleanField(_("new flow on"))
     actor = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
     at = models.DateTimeField(_("at"), default=timezone.now)
     requests_rescheduled = models.PositiveIntegerField(_("pending requests rescheduled"), default=0)
@@ -267,8 +295,10 @@ class BulkUpload(models.Model):
         DONE = "done", _("done")
         FAILED = "failed", _("failed")
 
-    shop = models.ForeignKey(Shop, on_delete=models.PROTECT, related_name="bulk_uploads")
-    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        Shop, on_delete=models.PROTECT, related_name="bulk_uploads", verbose_name=_("shop")
+    )
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", verbose_name=_("by"))
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now)
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

@@ -5,13 +5,34 @@ from rest_framework import serializers
 
 from core.api import BlankChoices
 from core.models import HistoryEntry
+from core.timeline import CONSUMER, MERCHANT, sentence
 
 from .models import InvoiceRequest
 from .overdue import is_overdue
 
 
 class HistoryEntrySerializer(BlankChoices, serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.get_username", default=None, read_only=True)
+    """One history entry: its sentence for the reader (context `audience`, `shop_name`), and its
+    codes. A consumer is not shown the login of the shop's staff (`actor` is then null)."""
+
+    actor = serializers.SerializerMethodField()
+    sentence = serializers.SerializerMethodField()
+
+    def get_actor(self, entry: HistoryEntry) -> str | None:
+        if entry.actor_id is None:
+            return None
+        if self.context.get("audience") == CONSUMER and entry.actor_id != self.context.get(
+            "user_id"
+        ):
+            return None
+        return entry.actor.get_username()
+
+    def get_sentence(self, entry: HistoryEntry) -> str:
+        return sentence(
+            entry,
+            audience=self.context.get("audience", MERCHANT),
+            shop_name=self.context.get("shop_name", ""),
+        )
 
     class Meta:
         model = HistoryEntry
@@ -23,6 +44,7 @@ class HistoryEntrySerializer(BlankChoices, serializers.ModelSerializer):
             "state_from",
             "state_to",
             "actor",
+            "sentence",
             "data",
         ]
 

@@ -4,7 +4,7 @@ from . import bulk_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("merchant/", views.merchant_requests, name="merchant-requests"),
+    path("merchant/requests/", views.merchant_requests, name="merchant-requests"),
     path("merchant/requests/<int:pk>/", views.merchant_request_detail, name="merchant-request"),
     path("merchant/requests/<int:pk>/issue", views.merchant_issue, name="merchant-issue"),
     path("merchant/requests/<int:pk>/refuse", views.merchant_refuse, name="merchant-refuse"),

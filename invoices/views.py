@@ -26,7 +26,7 @@ from .overdue import is_overdue
 def home(request: HttpRequest) -> HttpResponse:
     """Send each kind of user to where they work."""
     if is_merchant(request.user):
-        return redirect("merchant-requests")
+        return redirect("merchant-dashboard")
     if is_arbitrator(request.user):
         return redirect("admin:index")
     return redirect("my-invoices")

@@ -272,9 +272,13 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # --- the platform's rules (spec 4, 5) -------------------------------------------------------
 JDPOP_OVERDUE_AFTER = timedelta(hours=env.float("JDPOP_OVERDUE_HOURS", default=10 * 24))
 JDPOP_REPLY_WINDOW = timedelta(hours=env.float("JDPOP_REPLY_WINDOW_HOURS", default=24))
+# The dashboard warns of pending requests that become overdue within this long (spec 4.6).
+JDPOP_AT_RISK = timedelta(hours=env.float("JDPOP_AT_RISK_HOURS", default=48))
 # A promised issue date (a ticket's 已协商开票时间, a dispute's 另行约定开票日期) lies at most
 # this many days ahead: a promise for the year 3000 could never be broken.
 JDPOP_PROMISE_MAX_DAYS = env.int("JDPOP_PROMISE_MAX_DAYS", default=30)
+# The complaint workbench fetches its list again this often, so new tickets appear (spec 4.6).
+JDPOP_WORKBENCH_POLL_SECONDS = env.float("JDPOP_WORKBENCH_POLL_SECONDS", default=20)
 
 LOGGING = {
     "version": 1,

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .dashboard.views import merchant_dashboard
 from .health import healthz
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/v1/", include("jdpop.api")),
+    path("merchant/", merchant_dashboard, name="merchant-dashboard"),
     path("", include("core.urls")),
     path("", include("disputes.urls")),
     path("", include("invoices.urls")),

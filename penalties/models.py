@@ -103,4 +103,8 @@ class Penalty(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.shop_id} {self.kind} {self.state}"
+        return _("Penalty #%(id)s: %(kind)s, %(state)s") % {
+            "id": self.pk,
+            "kind": self.get_kind_display(),
+            "state": self.get_state_display(),
+        }

@@ -26,7 +26,7 @@ from invoices.models import BulkUpload, InvoiceRequest
 from jdpop.celery import app
 from tests.factories import InvoiceRequestFactory, ShopFactory, UserFactory, merchant_of
 from tests.invoices import fakes
-from tests.test_browser import browser, log_in  # noqa: F401 (the browser fixture)
+from tests.test_browser import browser, log_in, step  # noqa: F401 (the browser fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -89,9 +89,11 @@ def test_upload_a_zip_watch_the_progress_and_read_the_report(
     # Given a merchant on the invoice requests page, the link leads to the bulk upload.
     page = log_in(browser, live_server, "bulk-seller")
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/merchant/")
+    page.goto(f"{live_server.url}/merchant/requests/")
+    step(page, "merchant-requests")
     page.click("a[href='/merchant/bulk/']")
     page.wait_for_url("**/merchant/bulk/")
+    step(page, "bulk-form")
 
     # When they upload the zip, the detail page shows it queued, polling for progress.
     page.set_input_files("#bulk-upload input[name=files]", str(archive))
@@ -100,18 +102,21 @@ def test_upload_a_zip_watch_the_progress_and_read_the_report(
     bulk = BulkUpload.objects.for_system().get()
     assert bulk.total == 10
     assert page.get_attribute("#bulk-progress", "data-state") == "queued"
+    step(page, "bulk-queued")
     page.evaluate("window.notReloaded = true")
 
     # The worker reads one file, then runs out of its (tiny) budget: the bar moves in place.
     assert bulk_upload_process(bulk_upload_id=bulk.pk, budget_seconds=1e-9) == "again"
     page.wait_for_selector("#bulk-progress progress[value='10']", timeout=10_000)
     assert re.search(r"\b1\D+10\b", page.inner_text("#bulk-progress .done"))  # 1 of 10
+    step(page, "bulk-progress")
 
     # The next run finishes it; the page shows the counts and the report, and stops polling.
     assert bulk_upload_process(bulk_upload_id=bulk.pk) == "done"
     page.wait_for_selector("#bulk-progress[data-state=done]", timeout=10_000)
     assert page.evaluate("window.notReloaded") is True  # updated in place, not reloaded
     assert page.get_attribute("#bulk-progress", "hx-get") is None
+    step(page, "bulk-done")
     counts = {
         key: page.inner_text(f"table.counts td[data-outcome={key}]")
         for key in ("issued", "mismatch", "no_match", "already_issued", "unreadable", "bad_file")

@@ -242,6 +242,8 @@ EXCHANGE = {
 
 PAGES = [
     Route("home", "auth", frozenset()),
+    # the dashboard shows shop A's ticket awaiting its reply (the switcher: tests/test_dashboard.py)
+    listing("merchant-dashboard", SHOP_A, ORDER_NUMBER),
     listing("merchant-requests", SHOP_A, ORDER_NUMBER),
     read("merchant-request", SHOP_A, pk("pending")),
     write(

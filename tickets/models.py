@@ -149,7 +149,10 @@ class UrgeTicket(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} → {self.request_id} {self.state}"
+        return _("Urge ticket #%(id)s, %(state)s") % {
+            "id": self.pk,
+            "state": self.get_state_display(),
+        }
 
 
 class TicketReply(AppendOnlyModel):
@@ -183,4 +186,7 @@ class TicketReply(AppendOnlyModel):
         indexes = [models.Index(fields=["ticket", "at"], name="reply_ticket_at_idx")]
 
     def __str__(self) -> str:
-        return f"{self.ticket_id} {self.resolution} {self.at:%Y-%m-%d %H:%M}"
+        return _("Reply to urge ticket #%(ticket)s: %(resolution)s") % {
+            "ticket": self.ticket_id,
+            "resolution": self.get_resolution_display(),
+        }

@@ -4,8 +4,10 @@ request is; everything else answers 404."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
@@ -34,6 +36,27 @@ def with_replies(tickets: QuerySet[UrgeTicket]) -> QuerySet[UrgeTicket]:
     """`tickets` with their replies (and who sent each), in one more query."""
     replies = TicketReply.objects.for_prefetch().select_related("by")
     return tickets.prefetch_related(Prefetch("replies", queryset=replies))
+
+
+# The workbench's three groups, in this order.
+ANSWERABLE, PAST_WINDOW, CLOSED = 0, 1, 2
+
+
+def workbench_order(tickets: QuerySet[UrgeTicket], now: datetime) -> QuerySet[UrgeTicket]:
+    """The workbench's order (spec 4.6): first the tickets that can still be answered in time
+    (awaiting a reply, window still open) by deadline, soonest first; then those past their
+    window without a reply, the most recently missed first; then the closed ones (answered),
+    latest deadline first. Each row carries `group` (ANSWERABLE, PAST_WINDOW or CLOSED)."""
+    answerable = Q(state=UrgeTicket.State.AWAITING_REPLY, reply_due_at__gte=now)
+    return tickets.annotate(
+        group=Case(
+            When(answerable, then=Value(ANSWERABLE)),
+            When(state__in=OPEN_STATES, then=Value(PAST_WINDOW)),
+            default=Value(CLOSED),
+            output_field=IntegerField(),
+        ),
+        answerable_due=Case(When(answerable, then=F("reply_due_at")), default=None),
+    ).order_by("group", F("answerable_due").asc(nulls_last=True), F("reply_due_at").desc(), "-id")
 
 
 class TicketFilter(filters.FilterSet):

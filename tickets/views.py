@@ -7,12 +7,14 @@ ticket is a 404; a viewer's reply is refused by the service (403).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,7 +30,15 @@ from invoices.overdue import is_overdue
 from . import services
 from .forms import TicketReplyForm, reply_requirement_rows
 from .models import TicketReply, UrgeTicket
-from .selectors import TicketFilter, consumer_tickets, merchant_tickets, with_replies
+from .selectors import (
+    ANSWERABLE,
+    PAST_WINDOW,
+    TicketFilter,
+    consumer_tickets,
+    merchant_tickets,
+    with_replies,
+    workbench_order,
+)
 
 # --- consumer -------------------------------------------------------------------------------
 
@@ -81,15 +91,25 @@ def my_ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def workbench(request: HttpRequest) -> HttpResponse:
-    """投诉工作台 → 工单预警 → 消费者提交工单: open tickets, most urgent first, with time left."""
+    """投诉工作台 → 工单预警 → 消费者提交工单: the tickets that can still be answered first, by
+    deadline, then those past their window (`workbench_order`), 25 a page, filters and page in
+    the URL. The page's script asks the same URL again every JDPOP_WORKBENCH_POLL_SECONDS with
+    `HX-Request` (django-htmx: `request.htmx`) and gets only the list, so new tickets appear."""
+    now = timezone.now()
     tickets = TicketFilter(request.GET, queryset=merchant_tickets(request.user))
     qs = tickets.qs if tickets.is_valid() else merchant_tickets(request.user).none()
-    page = paginate(request, qs.order_by("reply_due_at", "id"))
-    return render(
-        request,
-        "tickets/workbench.html",
-        {"filter": tickets, "page": page, "now": timezone.now()},
-    )
+    context = {
+        "filter": tickets,
+        "page": paginate(request, workbench_order(qs, now)),
+        "now": now,
+        "poll_seconds": f"{settings.JDPOP_WORKBENCH_POLL_SECONDS:g}",
+        "groups": {"answerable": ANSWERABLE, "past_window": PAST_WINDOW},
+    }
+    fragment = bool(getattr(request, "htmx", False))
+    template = "tickets/_workbench_rows.html" if fragment else "tickets/workbench.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _merchant_ticket(request: HttpRequest, pk: int) -> UrgeTicket:

@@ -41,7 +41,7 @@ def test_a_nul_byte_in_basic_auth_is_a_401_not_a_500(client, path):
 @pytest.mark.parametrize(
     "url",
     [
-        "/merchant/?q=%00",
+        "/merchant/requests/?q=%00",
         "/api/schema/?lang=%00",
         "/my/?page=%00",
         "/api/v1/consumer/tickets/?state=%00",

@@ -427,7 +427,7 @@ def test_the_shop_sees_the_exchange_marked_with_its_reason_and_the_invoice_it_re
 ):
     e = ask(invoice, exchange_reason="other", exchange_note="备注写错了")
     client.force_login(merchant_of(invoice.shop))
-    listing = client.get("/merchant/", HTTP_ACCEPT_LANGUAGE="en").text
+    listing = client.get("/merchant/requests/", HTTP_ACCEPT_LANGUAGE="en").text
     assert "exchange (换开)" in listing and "备注写错了" in listing
     assert f"/merchant/requests/{invoice.pk}/" in listing
     detail = client.get(f"/merchant/requests/{e.pk}/", HTTP_ACCEPT_LANGUAGE="en").text

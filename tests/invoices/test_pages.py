@@ -36,7 +36,7 @@ def issued() -> InvoiceRequest:
 def test_merchant_sees_own_shop_only(client):
     mine, theirs = InvoiceRequestFactory(), InvoiceRequestFactory()
     client.force_login(merchant_of(mine.shop))
-    page = client.get("/merchant/")
+    page = client.get("/merchant/requests/")
     assert mine.order.number in page.text and theirs.order.number not in page.text
     assert client.get(f"/merchant/requests/{mine.pk}/").status_code == 200
     assert client.get(f"/merchant/requests/{theirs.pk}/").status_code == 404
@@ -124,10 +124,10 @@ def test_merchant_list_query_count_does_not_grow_with_rows(client, django_assert
     client.force_login(user)
     InvoiceRequestFactory.create_batch(3, order__shop=shop)
     with django_assert_max_num_queries(8) as few:
-        client.get("/merchant/")
+        client.get("/merchant/requests/")
     InvoiceRequestFactory.create_batch(30, order__shop=shop)
     with django_assert_max_num_queries(len(few.captured_queries)):
-        client.get("/merchant/")
+        client.get("/merchant/requests/")
 
 
 # --- API -------------------------------------------------------------------------------------
@@ -178,6 +178,25 @@ def test_api_request_then_conflict_then_cancel(client):
     assert [h["action"] for h in history] == ["requested", "cancelled"]
 
 
+def test_api_history_reads_in_words_and_hides_the_staff_login_from_the_consumer(client):
+    r = InvoiceRequestFactory()
+    staff = merchant_of(r.shop, user__username="clerk-li")
+    services.invoice_request_refuse(invoice_request=r, by=staff, reason="抬头不全")
+
+    client.force_login(r.consumer)
+    mine = client.get(
+        f"/api/v1/consumer/invoice-requests/{r.pk}/history/", HTTP_ACCEPT_LANGUAGE="en"
+    ).json()
+    refused = next(h for h in mine if h["action"] == "refused")
+    assert refused["actor"] is None  # the consumer reads the shop, never a staff login
+    assert r.shop.name in refused["sentence"] and "clerk-li" not in refused["sentence"]
+    assert "refused" in refused["sentence"].lower()
+
+    client.force_login(staff)
+    theirs = client.get(f"/api/v1/merchant/invoice-requests/{r.pk}/history/").json()
+    assert next(h for h in theirs if h["action"] == "refused")["actor"] == "clerk-li"
+
+
 def test_api_bad_tax_id_is_a_400_with_the_field(client):
     order = OrderFactory()
     client.force_login(order.consumer)
@@ -196,7 +215,7 @@ def test_api_bad_tax_id_is_a_400_with_the_field(client):
 
 
 def test_anonymous_users_are_sent_to_log_in(client):
-    assert client.get("/merchant/").status_code == 302
+    assert client.get("/merchant/requests/").status_code == 302
     assert client.get("/api/v1/merchant/invoice-requests/").status_code in (401, 403)
 
 

@@ -139,11 +139,12 @@ def test_the_workbench_lists_open_tickets_most_urgent_first_and_flags_breached_o
     flag_missed_replies(now=now)
     with time_machine.travel(now, tick=False):
         response = client.get("/merchant/tickets/")
-    # Then the open ones are listed by deadline, the breached one first and flagged
+    # Then the open ones that can still be answered come first, by deadline, then the breached
+    # one, flagged (the order itself: tests/tickets/test_workbench.py)
     rows = list(response.context["page"])
-    assert [t.request_id for t in rows] == [first.pk, second.pk, third.pk]
-    assert [t.state for t in rows] == ["breached", "awaiting_reply", "awaiting_reply"]
-    assert response.text.count('class="breached"') == 1
+    assert [t.request_id for t in rows] == [second.pk, third.pk, first.pk]
+    assert [t.state for t in rows] == ["awaiting_reply", "awaiting_reply", "breached"]
+    assert response.text.count('class="ticket breached overdue"') == 1
     assert other.order.number not in response.text
     # The answered ticket is there when asking for all of them, or for the answered ones
     with time_machine.travel(now, tick=False):
