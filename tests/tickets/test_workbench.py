@@ -102,9 +102,7 @@ def test_answerable_tickets_come_first_by_deadline_then_those_past_their_window(
     text = response.text
     heading = '<tr class="group">'
     assert text.index(board["in_20h"].request.order.number) < text.index(heading)
-    assert text.index(heading) < text.index(
-        board["missed_1h_ago"].request.order.number
-    )
+    assert text.index(heading) < text.index(board["missed_1h_ago"].request.order.number)
 
 
 def test_closed_tickets_come_last_when_asking_for_all(client, merchant, board):
