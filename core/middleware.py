@@ -1,13 +1,19 @@
-"""Requests no page should ever see: a NUL byte anywhere a client controls (the path, the
-query, a form field or file name, a JSON body) is refused with a 400 before any view runs.
-PostgreSQL cannot store a NUL, so letting one through turns a typo into a 500."""
+"""Middleware of the floor.
+
+- Requests no page should ever see: a NUL byte anywhere a client controls (the path, the
+  query, a form field or file name, a JSON body) is refused with a 400 before any view runs.
+  PostgreSQL cannot store a NUL, so letting one through turns a typo into a 500.
+- An htmx poll whose session ended is sent, whole page, to the login page (not the login form
+  swapped into a list)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import unquote_to_bytes
+from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import resolve_url
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
@@ -44,3 +50,31 @@ class RejectNulBytesMiddleware:
                 return JsonResponse({"code": "nul_character", "detail": message}, status=400)
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class HtmxLoginRedirectMiddleware:
+    """A page that polls with htmx (the workbench, a bulk upload's progress) after the session
+    ended would swap the login page into its list. Its redirect to the login page becomes an
+    `HX-Redirect`, so the whole browser goes to the login page (and comes back after)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.headers.get("HX-Request") == "true"
+            and response.status_code in (301, 302)
+            and response.get("Location", "").startswith(resolve_url(settings.LOGIN_URL))
+        ):
+            login = response["Location"]
+            # The login page should send the person back to the page, not to its fragment.
+            current = request.headers.get("HX-Current-URL", "")
+            if current:
+                parts = urlsplit(current)
+                back = parts.path + (f"?{parts.query}" if parts.query else "")
+                login = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
+            redirect = HttpResponse(status=204)
+            redirect["HX-Redirect"] = login
+            return redirect
+        return response

@@ -261,3 +261,19 @@ def test_the_query_count_does_not_grow_with_rows(
     flag_missed_replies(now=NOW - 3 * HOUR)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert len(get(client, **extra).context["page"]) == 25
+
+
+def test_a_poll_after_the_session_ended_takes_the_whole_page_to_the_login(client):
+    response = client.get(
+        "/merchant/tickets/?state=open",
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/merchant/tickets/?state=open&page=2",
+    )
+    assert response.status_code == 204 and response.content == b""
+    assert (
+        response["HX-Redirect"]
+        == "/accounts/login/?next=%2Fmerchant%2Ftickets%2F%3Fstate%3Dopen%26page%3D2"
+    )
+    # Without htmx, the ordinary redirect to the login page.
+    plain = client.get("/merchant/tickets/")
+    assert plain.status_code == 302 and plain["Location"].startswith("/accounts/login/")
