@@ -143,6 +143,12 @@ _discovered = False
 _lock = Lock()
 
 
+def then(text: str, more: str) -> str:
+    """Two sentences one after the other: a space between them in English, none after a
+    Chinese full stop."""
+    return f"{text}{more}" if text.endswith(("。", "！", "？", "：")) else f"{text} {more}"
+
+
 def describes(*actions: str) -> Callable[[Describer], Describer]:
     """Register the decorated function as the describer of `actions`."""
 

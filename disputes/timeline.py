@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core.models import HistoryEntry
-from core.timeline import Reader, Words, describes
+from core.timeline import Reader, Words, describes, then
 
 from .models import Dispute, Evidence
 from .plans import Plan
@@ -24,11 +24,13 @@ def opened(entry: HistoryEntry, reader: Reader) -> Words:
     kind = _label(Dispute.Kind, entry.data.get("kind"), _("a dispute"))
     text = _("%(who)s opened a dispute: %(kind)s.") % {"who": reader.consumer(), "kind": kind}
     if entry.state_to == Dispute.State.AWAITING_PLATFORM:
-        text += " " + _("The platform will judge it.")
+        text = then(text, _("The platform will judge it."))
     elif entry.data.get("merchant_due_at"):
-        text += " " + _("The shop must answer by %(due)s.") % {
-            "due": reader.moment(entry.data["merchant_due_at"])
-        }
+        text = then(
+            text,
+            _("The shop must answer by %(due)s.")
+            % {"due": reader.moment(entry.data["merchant_due_at"])},
+        )
     return Words(text, note=entry.data.get("complaint") or "")
 
 
@@ -49,9 +51,9 @@ def answered(entry: HistoryEntry, reader: Reader) -> Words:
         text = _("%(who)s proposed: %(plan)s.") % values
     if entry.action == "settlement_proposed" and values["due"]:
         if reader.audience == "consumer":
-            text += " " + _("You can accept or reject it until %(due)s.") % values
+            text = then(text, _("You can accept or reject it until %(due)s.") % values)
         else:
-            text += " " + _("The consumer can accept or reject it until %(due)s.") % values
+            text = then(text, _("The consumer can accept or reject it until %(due)s.") % values)
     return Words(text, note=data.get("note") or "")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from core.models import HistoryEntry
-from core.timeline import Reader, Words, describes
+from core.timeline import Reader, Words, describes, then
 
 from .models import InvoiceRequest
 
@@ -32,7 +32,7 @@ def requested(entry: HistoryEntry, reader: Reader) -> Words:
     kind = _label(InvoiceRequest.InvoiceKind, entry.data.get("invoice_kind"))
     title = entry.data.get("title") or ""
     if kind and title:
-        text += " " + _("Kind: %(kind)s; title: %(title)s.") % {"kind": kind, "title": title}
+        text = then(text, _("Kind: %(kind)s; title: %(title)s.") % {"kind": kind, "title": title})
     return Words(text)
 
 

@@ -386,3 +386,12 @@ def test_admin_titles_and_labels_are_translated(client):
         for f in model._meta.get_fields():
             if f.concrete and not f.auto_created:
                 assert isinstance(f.verbose_name, Promise), (model.__name__, f.name)
+
+
+def test_sentences_follow_each_other_without_a_space_after_a_chinese_full_stop():
+    from core.timeline import then
+
+    assert then("您发起了拒绝开票纠纷。", "店铺须回复。") == "您发起了拒绝开票纠纷。店铺须回复。"
+    assert then("You opened a dispute.", "The shop must answer.") == (
+        "You opened a dispute. The shop must answer."
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from core.models import HistoryEntry
-from core.timeline import Reader, Words, describes
+from core.timeline import Reader, Words, describes, then
 
 from .models import UrgeTicket
 from .rules import reply_due_at
@@ -75,7 +75,7 @@ def replied(entry: HistoryEntry, reader: Reader) -> Words:
         )
     text = text % values
     if data.get("late"):
-        text += " " + _("The reply came after the deadline.")
+        text = then(text, _("The reply came after the deadline."))
     return Words(text, note=data.get("note") or "")
 
 
