@@ -6,23 +6,15 @@ PostgreSQL and Redis only; without Redis these tests fail, they do not skip.
 
 from __future__ import annotations
 
-import subprocess
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
-from kombu import Connection
 
 from core.models import JobRun, OutboxMessage, ShopMembership
-from jdpop.celery import app
 from tests.factories import InvoiceRequestFactory, ShopFactory, merchant_of
-from tests.processes import BIN, ROOT, process_env
+from tests.processes import Worker, celery_worker
 from tickets.models import UrgeTicket
 
 pytestmark = [
@@ -32,65 +24,11 @@ pytestmark = [
 ]
 
 
-@dataclass
-class Worker:
-    queue: str
-    process: subprocess.Popen
-    log: Path
-
-    def send(self, task: str) -> None:
-        app.send_task(task, queue=self.queue)
-
-    def wait_for(self, condition: Callable[[], object], timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if condition():
-                return
-            if self.process.poll() is not None:
-                pytest.fail(f"the worker exited ({self.process.returncode}):\n{self.output()}")
-            time.sleep(0.2)
-        pytest.fail(f"nothing happened within {timeout} s; the worker said:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-5000:]
-
-
 @pytest.fixture(scope="module")
 def worker(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Worker]:
     """A worker process on a queue of its own, on the broker and the test database."""
-    broker = settings.CELERY_BROKER_URL
-    assert broker.startswith("redis://"), f"CELERY_BROKER_URL must be Redis, not {broker!r}"
-    with Connection(broker, connect_timeout=2) as conn:  # no Redis: fail here, clearly
-        conn.ensure_connection(max_retries=1, timeout=2)
-
-    queue = f"jdpop-test-{uuid.uuid4().hex[:12]}"
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with django_db_blocker.unblock():
-        env = process_env(broker)
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                str(BIN / "celery"),
-                *("-A", "jdpop", "worker", "-P", "solo", "-c", "1", "-Q", queue),
-                *("--without-heartbeat", "--without-gossip", "--without-mingle"),
-                "--loglevel=INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield Worker(queue=queue, process=process, log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
-        with Connection(broker, connect_timeout=2) as conn:
-            conn.default_channel.queue_delete(queue)
+    with celery_worker(django_db_blocker, tmp_path_factory) as started:
+        yield started
 
 
 def test_the_worker_queues_reminders_and_mails_them(worker):
