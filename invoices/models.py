@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,13 +17,15 @@ User = settings.AUTH_USER_MODEL
 
 
 class Order(models.Model):
-    """A consumer's order in one shop; invoices may be requested once it is completed."""
+    """A consumer's order in one shop, as the platform's order system last described it."""
 
     class State(models.TextChoices):
+        PLACED = "placed", _("placed")
         PAID = "paid", _("paid")
         SHIPPED = "shipped", _("shipped")
         COMPLETED = "completed", _("completed")
         CANCELLED = "cancelled", _("cancelled")
+        RETURNED = "returned", _("returned")
 
     shop = models.ForeignKey(
         Shop, on_delete=models.PROTECT, related_name="orders", verbose_name=_("shop")
@@ -36,6 +38,13 @@ class Order(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=State.choices)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # What the consumer got back (a partial return leaves the order completed; a full one makes
+    # it returned): sales are amount less this.
+    returned_amount = models.DecimalField(
+        _("returned amount"), max_digits=12, decimal_places=2, default=0
+    )
+    # The platform's time of the state it last sent: a message older than this changes nothing.
+    platform_updated_at = models.DateTimeField(_("platform updated at"), null=True, blank=True)
 
     objects = OrderQuerySet.as_manager()
 
@@ -47,13 +56,23 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="order_amount_nonnegative"),
             models.CheckConstraint(
-                condition=Q(state__in=["paid", "shipped", "completed", "cancelled"]),
+                condition=Q(
+                    state__in=["placed", "paid", "shipped", "completed", "cancelled", "returned"]
+                ),
                 name="order_state_valid",
             ),
+            # Completed orders carry their completion; a returned one keeps it if it had one.
             models.CheckConstraint(
-                condition=Q(state="completed", completed_at__isnull=False)
-                | (~Q(state="completed") & Q(completed_at__isnull=True)),
-                name="order_completed_at_iff_completed",
+                condition=Q(state__in=["completed", "returned"]) | Q(completed_at__isnull=True),
+                name="order_completed_at_only_if_completed",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="completed") | Q(completed_at__isnull=False),
+                name="order_completed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(returned_amount__gte=0, returned_amount__lte=F("amount")),
+                name="order_returned_within_amount",
             ),
         ]
 
