@@ -38,9 +38,18 @@ class Notice:
     link: str  # a path on this site
     params: dict[str, Any] = field(default_factory=dict)
 
-    def render(self, part: str) -> str:
+    def render(self, part: str, translated: dict[str, str] | None = None) -> str:
+        """The subject or body in the active language; `translated`, if given, keeps the
+        translations of messages already looked up (one per message and language)."""
         words = getattr(self, part)
-        return str(words()) if callable(words) else gettext(words) % self.params
+        if callable(words):
+            return str(words())
+        if translated is None:
+            return gettext(words) % self.params
+        text = translated.get(words)
+        if text is None:
+            text = translated[words] = gettext(words)
+        return text % self.params
 
 
 @dataclass

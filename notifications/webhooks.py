@@ -16,8 +16,12 @@ package; during a rotation's overlap, one signature per secret).
   the other: a later one waits while an earlier one is pending.
 - **Nobody holds up the others**: each run sends concurrently (JDPOP_WEBHOOK_CONCURRENCY in
   all, JDPOP_WEBHOOK_CONCURRENCY_PER_ENDPOINT per endpoint); an endpoint that times out or
-  refuses the connection gets no more tries in that run. Deliveries are claimed with a lease
-  (a run killed half-way leaves them for the next), and sent outside any transaction.
+  refuses the connection gets no more tries in that run, and none at all (its untried and its
+  new deliveries alike) until the retry time of the try that got no answer (5 s, then 5 min,
+  ...): a hanging receiver costs the others one timeout per step of the schedule, not one per
+  run (a delivery sent again by hand to it waits for that time too). Deliveries are claimed
+  with a lease (a run killed half-way leaves them for the next), and sent outside any
+  transaction.
 - **SSRF**: an endpoint must be https:// and resolve only to public addresses, checked when it
   is registered and again (and pinned) in every run, so a DNS answer that changes later cannot
   point it inside. JDPOP_WEBHOOK_ALLOW_PRIVATE (tests, local development) lifts both rules.
@@ -287,14 +291,17 @@ async def _send_all(jobs: list[_Job], now: datetime) -> list[Outcome]:
 
 def _claim(now: datetime, batch_size: int, skip: set[int]) -> list[_Job]:
     """The due deliveries at the head of their object's line, of enabled endpoints (but those
-    in `skip`), leased to this run (a killed run's lease runs out and the next run takes
-    them)."""
+    in `skip`, and those that did not answer their last try and wait for its retry time),
+    leased to this run (a killed run's lease runs out and the next run takes them)."""
     earlier = WebhookDelivery.objects.filter(
         endpoint_id=OuterRef("endpoint_id"),
         object_key=OuterRef("object_key"),
         state=State.PENDING,
         id__lt=OuterRef("id"),
     )
+    silent = WebhookDelivery.objects.filter(
+        state=State.PENDING, attempts__gt=0, last_status__isnull=True, next_attempt_at__gt=now
+    ).values("endpoint_id")
     with transaction.atomic():
         ids = list(
             WebhookDelivery.objects.for_system()
@@ -302,6 +309,7 @@ def _claim(now: datetime, batch_size: int, skip: set[int]) -> list[_Job]:
             .filter(state=State.PENDING, next_attempt_at__lte=now, endpoint__enabled=True)
             .exclude(Exists(earlier))
             .exclude(endpoint_id__in=skip)
+            .exclude(endpoint_id__in=silent)
             .order_by("id")
             .values_list("id", flat=True)[:batch_size]
         )
@@ -325,15 +333,18 @@ def _record(jobs: list[_Job], outcomes: list[Outcome], now: datetime) -> dict[st
     by_id = {job.delivery.pk: job for job in jobs}
     attempts: list[WebhookAttempt] = []
     counts = {"delivered": 0, "retrying": 0, "failed": 0, "deferred": 0}
-    deferred: list[int] = []
+    deferred: dict[int, list[int]] = defaultdict(list)  # endpoint -> deliveries not tried
+    # endpoint -> when its failed tries of this run go again: its untried ones wait as long
+    retry_at: dict[int, datetime] = {}
     delivered: dict[int, list[int]] = defaultdict(list)  # status code -> deliveries
     exhausted: list[WebhookDelivery] = []
     with transaction.atomic():
         deliveries = WebhookDelivery.objects.for_system()
         for outcome in outcomes:
             delivery = by_id[outcome.delivery_id].delivery
+            endpoint_id = by_id[outcome.delivery_id].endpoint.pk
             if not outcome.tried:
-                deferred.append(delivery.pk)
+                deferred[endpoint_id].append(delivery.pk)
                 continue
             attempts.append(
                 WebhookAttempt(
@@ -365,6 +376,7 @@ def _record(jobs: list[_Job], outcomes: list[Outcome], now: datetime) -> dict[st
             else:
                 deliveries.filter(pk=delivery.pk).update(next_attempt_at=now + delay, **common)
                 counts["retrying"] += 1
+                retry_at[endpoint_id] = min(retry_at.get(endpoint_id, now + delay), now + delay)
         for status, ids in delivered.items():
             counts["delivered"] += deliveries.filter(pk__in=ids).update(
                 state=State.DELIVERED,
@@ -373,9 +385,11 @@ def _record(jobs: list[_Job], outcomes: list[Outcome], now: datetime) -> dict[st
                 attempts=F("attempts") + 1,
                 last_status=status,
             )
-        if deferred:
-            deliveries.filter(pk__in=deferred, state=State.PENDING).update(next_attempt_at=now)
-            counts["deferred"] += len(deferred)
+        for endpoint_id, ids in deferred.items():
+            deliveries.filter(pk__in=ids, state=State.PENDING).update(
+                next_attempt_at=retry_at.get(endpoint_id, now)
+            )
+            counts["deferred"] += len(ids)
         WebhookAttempt.objects.bulk_create(attempts)
         reached = {by_id[o.delivery_id].endpoint.pk for o in outcomes if o.tried and o.ok}
         if reached:

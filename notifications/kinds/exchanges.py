@@ -17,7 +17,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
@@ -26,7 +25,7 @@ from invoices.models import InvoiceRequest
 from invoices.signals import exchange_requested, invoice_refused
 
 from ..events import CONSUMER, STAFF, Event, Notice, event_kind
-from .common import queue_one
+from .common import link, queue_one
 
 Kind = InvoiceRequest.Kind
 NOTE_SHOWN = 200  # characters of the consumer's note quoted to the staff
@@ -115,7 +114,7 @@ def render_exchange_requested(payloads: list[dict]) -> list[Event | None]:
             to=STAFF,
             subject=gettext_noop("Exchange (换开) asked for the invoice of order %(order)s"),
             body=body,
-            link=reverse("merchant-request", args=[r.pk]),
+            link=link("merchant-request", r.pk),
             params=c,
         )
         events.append(_event(r, [notice]))
@@ -143,7 +142,7 @@ def render_exchange_refused(payloads: list[dict]) -> list[Event | None]:
                 "reason: %(reason)s\n\nYour invoice stays valid as it is. If you do not agree, "
                 "you can open a dispute (纠纷) from the invoice page."
             ),
-            link=reverse("my-invoice", args=[r.pk]),
+            link=link("my-invoice", r.pk),
             params={"order": r.order.number, "reason": r.refuse_reason},
         )
         events.append(_event(r, [notice]))

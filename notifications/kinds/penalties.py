@@ -24,14 +24,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.urls import reverse
 from django.utils.translation import gettext_lazy, gettext_noop
 
 from penalties.models import Penalty
 from penalties.signals import penalties_proposed, penalty_decided
 
 from ..events import OWNERS, Event, Notice, event_kind
-from .common import queue_each, queue_one
+from .common import link, queue_each, queue_one
 
 SOURCE = {
     "ticket": gettext_lazy("urge ticket (催开票工单)"),
@@ -56,7 +55,7 @@ def _source(p: Penalty) -> tuple[str, Any]:
 
 def _event(p: Penalty, notice_words: tuple[str, str], **data: Any) -> Event:
     name, source = _source(p)
-    link = reverse("merchant-dispute" if name == "dispute" else "merchant-ticket", args=[source.pk])
+    path = link("merchant-dispute" if name == "dispute" else "merchant-ticket", source.pk)
     params = {
         "order": source.request.order.number,
         "kind": Penalty.Kind(p.kind).label,
@@ -77,7 +76,7 @@ def _event(p: Penalty, notice_words: tuple[str, str], **data: Any) -> Event:
             "recorded_at": p.at.isoformat(),
             **data,
         },
-        notices=[Notice(OWNERS, *notice_words, link=link, params=params)],
+        notices=[Notice(OWNERS, *notice_words, link=path, params=params)],
         shop_id=p.shop_id,
     )
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
@@ -30,7 +29,7 @@ from tickets.models import TicketReply, UrgeTicket
 from tickets.signals import promises_broken, ticket_replied, tickets_breached
 
 from ..events import CONSUMER, STAFF, Event, Notice, event_kind
-from .common import queue_each, queue_one
+from .common import link, queue_each, queue_one
 
 Resolution = UrgeTicket.Resolution
 
@@ -68,11 +67,11 @@ def _event(ticket: UrgeTicket, notices: list[Notice], **data: Any) -> Event:
 
 
 def _merchant_link(ticket: UrgeTicket) -> str:
-    return reverse("merchant-ticket", args=[ticket.pk])
+    return link("merchant-ticket", ticket.pk)
 
 
 def _consumer_link(ticket: UrgeTicket) -> str:
-    return reverse("my-invoice", args=[ticket.request_id])
+    return link("my-invoice", ticket.request_id)
 
 
 # --- ticket opened, reminders ---------------------------------------------------------------
@@ -255,7 +254,7 @@ def render_invoice_issued(payloads: list[dict]) -> list[Event | None]:
             to=CONSUMER,
             subject=words[0],
             body=words[1],
-            link=reverse("my-invoice", args=[r.pk]),
+            link=link("my-invoice", r.pk),
             params={
                 "order": r.order.number,
                 "replaced": f"{replaced.invoice_code} {replaced.invoice_number}".strip()

@@ -240,17 +240,27 @@ def test_a_receiver_that_hangs_does_not_hold_up_the_others(receiver, settings):
             open_ticket(slow_shop)
             open_ticket(fast_shop)
         counts = run(T0)
+        tried_first = len(hanging.received)
+        # the next runs, before the retry time of the try that timed out, do not try the
+        # hanging endpoint again, not even with a new event (each try would hold their batch
+        # up for a timeout)
+        open_ticket(fast_shop, at=T0 + 2 * S)
+        open_ticket(slow_shop, at=T0 + 2 * S)
+        run(T0 + 4 * S)
+        assert len(hanging.received) == tried_first
+        assert len(receiver.received) == 4
     finally:
         hanging.server.shutdown()
         hanging.server.server_close()
-    assert len(receiver.received) == 3  # every fast delivery went in the same run
-    assert counts["delivered"] == 3
+    assert counts["delivered"] == 3  # every fast delivery went in the same run
     slow = deliveries(endpoint__shop=slow_shop)
     # the hanging endpoint got one try, timed out; the others wait, untried, for the next run
     assert len(hanging.received) == 1
-    assert sorted(d.attempts for d in slow) == [0, 0, 1]
+    assert sorted(d.attempts for d in slow) == [0, 0, 0, 1]
     assert all(d.state == "pending" for d in slow)
     assert "Timeout" in next(d for d in slow if d.attempts).last_error
+    # the untried ones of that run wait as long as the one that timed out
+    assert {d.next_attempt_at for d in slow[:3]} == {T0 + SCHEDULE[0] * S}
 
 
 # --- secrets ----------------------------------------------------------------------------------
