@@ -6,13 +6,17 @@ read). Services call it; pages ask `can_write_for_shop` only to decide what to s
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from rest_framework.permissions import BasePermission
 
 from .models import ShopMembership
 
 ARBITRATOR_GROUP = "arbitrators"
+# The platform's own systems (the order feed, spec 12): service accounts in this group.
+PLATFORM_SERVICE_GROUP = "platform-service"
 Role = ShopMembership.Role
 User = AbstractBaseUser | AnonymousUser
 
@@ -70,3 +74,29 @@ def require_arbitrator(user: User) -> None:
     """Raise PermissionDenied unless `user` is a platform arbitrator (judgments, penalties)."""
     if not is_arbitrator(user):
         raise PermissionDenied(_("Only platform arbitrators can do this."))
+
+
+def platform_service_group() -> Group:
+    """The group of the platform's service accounts, made on first use."""
+    group, _created = Group.objects.get_or_create(name=PLATFORM_SERVICE_GROUP)
+    return group
+
+
+def is_platform_service(user: User) -> bool:
+    """A platform service account: an active user in the platform-service group (superusers
+    too are not: the feed is for the platform's systems alone)."""
+    return (
+        user.is_authenticated
+        and user.is_active
+        and user.groups.filter(name=PLATFORM_SERVICE_GROUP).exists()
+    )
+
+
+class IsPlatformService(BasePermission):
+    """DRF permission: only platform service accounts (anonymous callers: 401 or 403 as the
+    authentication says; everyone else 403)."""
+
+    message = gettext_lazy("Only the platform's service accounts can do this.")
+
+    def has_permission(self, request, view) -> bool:
+        return is_platform_service(request.user)

@@ -59,10 +59,10 @@ def exchange_problem(invoice: InvoiceRequest) -> DomainError | None:
             "already_replaced",
             _("This invoice was already replaced; ask for an exchange of the new one."),
         )
-    if not invoice.order.is_completed:
+    if invoice.order.is_closed:
         return DomainError(
-            "order_not_completed",
-            _("An invoice can only be exchanged while the order is completed."),
+            "order_closed",
+            _("The invoice of a cancelled or returned order cannot be exchanged."),
         )
     if _pending_exchange_of_order(invoice.order_id) is not None:
         return Conflict(
@@ -131,7 +131,11 @@ def invoice_exchange_request(
                 kind=Kind.EXCHANGE,
                 reissue_of=locked,
                 requested_at=now,
-                overdue_at=overdue_at_for(requested_at=now, flow_since=locked.shop.new_flow_since),
+                overdue_at=overdue_at_for(
+                    requested_at=now,
+                    flow_since=locked.shop.new_flow_since,
+                    completed_at=locked.order.completed_at,
+                ),
                 **fields,
             )
             about = {

@@ -116,14 +116,16 @@ def invoice_request_create(
     data: dict[str, Any],
     reissue_of: InvoiceRequest | None = None,
 ) -> InvoiceRequest:
-    """A consumer asks for an invoice on a completed order of theirs, or for a re-issue (补开)
-    after an earlier request of the same order ended without an invoice."""
+    """A consumer asks for an invoice on an order of theirs, at any time before it is cancelled
+    or returned (usually at checkout), or for a re-issue (补开) after an earlier request of the
+    same order ended without an invoice. Its overdue instant waits for the order's completion
+    (`overdue.overdue_at_for`)."""
     if order.consumer_id != consumer.pk:
         raise PermissionDenied(_("This is not your order."))
-    if not order.is_completed:
+    if order.is_closed:
         raise DomainError(
-            "order_not_completed",
-            _("An invoice can only be requested once the order is completed."),
+            "order_closed",
+            _("No invoice can be requested for a cancelled or returned order."),
         )
     if reissue_of is not None and (
         reissue_of.order_id != order.pk or reissue_of.state not in InvoiceRequest.REISSUABLE_STATES
@@ -134,6 +136,20 @@ def invoice_request_create(
     kind = InvoiceRequest.Kind.REISSUE if reissue_of else InvoiceRequest.Kind.ORIGINAL
     try:
         with transaction.atomic():
+            # The order as it is now, locked against the platform's feed until we commit: the
+            # feed then sees this request (and cancels it or sets its overdue instant), or we
+            # see the feed's change.
+            order = (
+                Order.objects.for_system()
+                .select_for_update(no_key=True, of=("self",))
+                .select_related("shop")
+                .get(pk=order.pk)
+            )
+            if order.is_closed:
+                raise DomainError(
+                    "order_closed",
+                    _("No invoice can be requested for a cancelled or returned order."),
+                )
             if (
                 reissue_of is None
                 and InvoiceRequest.objects.for_system().filter(order=order).exists()
@@ -148,7 +164,11 @@ def invoice_request_create(
                 kind=kind,
                 reissue_of=reissue_of,
                 requested_at=now,
-                overdue_at=overdue_at_for(requested_at=now, flow_since=order.shop.new_flow_since),
+                overdue_at=overdue_at_for(
+                    requested_at=now,
+                    flow_since=order.shop.new_flow_since,
+                    completed_at=order.completed_at,
+                ),
                 **fields,
             )
             _history(

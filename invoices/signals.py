@@ -12,3 +12,6 @@ exchange_requested = Signal()
 # The merchant refused a request (an original, a re-issue or an exchange): kwargs
 # invoice_request, by, at.
 invoice_refused = Signal()
+# The platform's feed cancelled or returned orders, which cancelled their pending requests:
+# kwargs ids (the requests), at.
+requests_cancelled_with_order = Signal()

@@ -90,3 +90,10 @@ def replaced(entry: HistoryEntry, reader: Reader) -> str:
             "number": number
         }
     return _("This invoice was replaced by the exchanged invoice.")
+
+
+@describes("cancelled_with_order")
+def cancelled_with_order(entry: HistoryEntry, reader: Reader) -> str:
+    if entry.data.get("order_state") == "returned":
+        return _("The order was returned, so the request was cancelled.")
+    return _("The order was cancelled, so the request was cancelled.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,7 +17,7 @@ from core.uploads import serve_upload
 
 from . import exchange, selectors, services
 from .forms import ExchangeForm, InvoiceRequestForm, IssueForm, RefuseForm
-from .models import InvoiceRequest, Order
+from .models import CLOSED_ORDER_STATES, InvoiceRequest, Order
 from .overdue import is_overdue
 
 
@@ -51,7 +50,7 @@ def merchant_requests(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(state=state)
     q = request.GET.get("q", "").strip()
     if q:
-        qs = qs.filter(Q(order__number=q) | Q(title__icontains=q))
+        qs = qs.filter(selectors.order_number_or_title(q))
     return render(
         request,
         "invoices/merchant_list.html",
@@ -155,11 +154,13 @@ def invoice_download(request: HttpRequest, pk: int) -> FileResponse:
 
 @login_required
 def my_invoices(request: HttpRequest) -> HttpResponse:
-    """The consumer's requests, and their completed orders that have none yet."""
+    """The consumer's requests, and their orders that have none yet (not cancelled or
+    returned: an invoice can be asked for at checkout)."""
     requests = InvoiceRequest.objects.for_consumer(request.user).select_related("order", "shop")
     orders = (
         Order.objects.for_consumer(request.user)
-        .filter(state=Order.State.COMPLETED, invoice_requests__isnull=True)
+        .filter(invoice_requests__isnull=True)
+        .exclude(state__in=CLOSED_ORDER_STATES)
         .select_related("shop")[:50]
     )
     return render(

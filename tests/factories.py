@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -85,7 +86,14 @@ class InvoiceRequestFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = InvoiceRequest
 
-    order = factory.SubFactory(OrderFactory)
+    # An order completed an hour before the request (so the request's own time decides when it
+    # is overdue); pass order__state and order__completed_at for an order not yet completed.
+    order = factory.SubFactory(
+        OrderFactory,
+        completed_at=factory.LazyAttribute(
+            lambda o: o.factory_parent.requested_at - timedelta(hours=1)
+        ),
+    )
     shop = factory.SelfAttribute("order.shop")
     consumer = factory.SelfAttribute("order.consumer")
     title_type = InvoiceRequest.TitleType.ORGANISATION
@@ -96,7 +104,9 @@ class InvoiceRequestFactory(factory.django.DjangoModelFactory):
     requested_at = factory.LazyFunction(timezone.now)
     overdue_at = factory.LazyAttribute(
         lambda o: overdue_at_for(
-            requested_at=o.requested_at, flow_since=o.order.shop.new_flow_since
+            requested_at=o.requested_at,
+            flow_since=o.order.shop.new_flow_since,
+            completed_at=o.order.completed_at,
         )
     )
 

@@ -47,7 +47,11 @@ TICKS = "([sel, before]) => document.querySelector(sel).textContent.trim() !== b
 
 def test_the_whole_story_from_request_to_judgment(browser, live_server):  # noqa: F811
     shop = ShopFactory(name=SHOP, tax_id=VALID_USCC)
-    order = OrderFactory(shop=shop, consumer=UserFactory(username="story-buyer"))
+    order = OrderFactory(  # completed before the story starts (below)
+        shop=shop,
+        consumer=UserFactory(username="story-buyer"),
+        completed_at=timezone.now() - timedelta(days=30),
+    )
     merchant_of(shop, user=UserFactory(username="story-seller"))
     arbitrator = UserFactory(username="story-arbiter", is_staff=True)
     arbitrator.groups.add(Group.objects.get(name=ARBITRATOR_GROUP))

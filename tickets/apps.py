@@ -34,11 +34,15 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from core.jobs import register
-        from invoices.signals import invoice_issued
+        from invoices.signals import invoice_issued, requests_cancelled_with_order
 
-        from .services import ticket_answer_by_upload
+        from .services import ticket_answer_by_upload, tickets_close_with_requests
 
         for name, target, help in JOBS:
             register(name, target, task=f"tickets.{name}", help=help)
         # An upload answers the request's urge ticket as 已开发票, in the upload's transaction.
         invoice_issued.connect(ticket_answer_by_upload, dispatch_uid="ticket-answer-by-upload")
+        # An order cancelled or returned closes its request's ticket, without a penalty.
+        requests_cancelled_with_order.connect(
+            tickets_close_with_requests, dispatch_uid="tickets-close-with-requests"
+        )

@@ -98,3 +98,10 @@ def promise_broken(entry: HistoryEntry, reader: Reader) -> str:
             "date": day,
         }
     return _("%(who)s did not issue the invoice by the promised date.") % {"who": who}
+
+
+@describes("ticket_closed")
+def closed(entry: HistoryEntry, reader: Reader) -> str:
+    if entry.state_to == UrgeTicket.State.CLOSED:
+        return _("The order ended, so the urge ticket was closed; nothing is owed.")
+    return _("The order ended, so the promised issue date no longer applies.")

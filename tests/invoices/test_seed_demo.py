@@ -75,7 +75,9 @@ def test_the_data_keeps_every_rule():
     for r in requests:
         assert r.order.is_completed and r.order.completed_at < r.requested_at
         assert r.overdue_at == overdue_at_for(
-            requested_at=r.requested_at, flow_since=r.shop.new_flow_since
+            requested_at=r.requested_at,
+            flow_since=r.shop.new_flow_since,
+            completed_at=r.order.completed_at,
         )
         if r.title_type == "organisation":
             assert validate_tax_id(r.tax_id).kind == "uscc"

@@ -66,11 +66,22 @@ def test_lowercase_tax_id_is_normalised():
     assert r.tax_id == VALID_USCC
 
 
-def test_order_not_completed_is_refused_and_nothing_is_written():
-    order = OrderFactory(state=Order.State.SHIPPED, completed_at=None)
+@pytest.mark.parametrize("state", [Order.State.PLACED, Order.State.PAID, Order.State.SHIPPED])
+def test_an_invoice_can_be_requested_before_completion_and_waits_for_it(state):
+    order = OrderFactory(state=state, completed_at=None, shop__new_flow_since=timezone.now())
+    r = services.invoice_request_create(consumer=order.consumer, order=order, data=ORG)
+    assert r.state == InvoiceRequest.State.PENDING
+    assert r.overdue_at is None  # not overdue until the order completes (invoices.feed)
+
+
+@pytest.mark.parametrize(
+    ("state", "completed"), [(Order.State.CANCELLED, False), (Order.State.RETURNED, True)]
+)
+def test_a_cancelled_or_returned_order_is_refused_and_nothing_is_written(state, completed):
+    order = OrderFactory(state=state, completed_at=timezone.now() if completed else None)
     with pytest.raises(DomainError) as e:
         services.invoice_request_create(consumer=order.consumer, order=order, data=ORG)
-    assert e.value.code == "order_not_completed"
+    assert e.value.code == "order_closed"
     assert (
         not InvoiceRequest.objects.for_system().exists()
         and not HistoryEntry.objects.for_system().exists()

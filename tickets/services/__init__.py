@@ -2,6 +2,7 @@
 answer an invoice upload gives. Each is one transaction with its history rows."""
 
 from ._common import ticket_history
+from .closing import tickets_close_with_requests
 from .opening import Cursor, ticket_urge, tickets_open, tickets_open_batch
 from .replies import REQUIREMENTS, reply_requirements, ticket_answer_by_upload, ticket_reply
 
@@ -13,6 +14,7 @@ __all__ = [
     "ticket_history",
     "ticket_reply",
     "ticket_urge",
+    "tickets_close_with_requests",
     "tickets_open",
     "tickets_open_batch",
 ]
