@@ -29,3 +29,11 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(grant_arbitrator_permissions, dispatch_uid="arbitrator-perms")
+        from .jobs import register
+
+        register(
+            "prune_idempotency_keys",
+            "core.idempotency.prune_idempotency_keys",
+            task="core.prune_idempotency_keys",
+            help="Delete the API's Idempotency-Keys older than JDPOP_IDEMPOTENCY_TTL (24 h).",
+        )

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from rest_framework.throttling import AnonRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 from .api import LockedOut
+from .errors import error_body
 
 
 def lockout_response(
@@ -29,7 +30,7 @@ def lockout_response(
     JSON for the API."""
     locked = LockedOut()
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": locked.code, "detail": locked.message}, status=429)
+        return JsonResponse(error_body(locked.code, locked.message), status=429)
     context = {"message": locked.message}
     return render(request, "registration/locked_out.html", context, status=429)
 

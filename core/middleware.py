@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonR
 from django.shortcuts import resolve_url
 from django.utils.translation import gettext as _
 
+from .errors import error_body
+
 NUL = "\x00"
 
 
@@ -47,7 +49,7 @@ class RejectNulBytesMiddleware:
         if _has_nul(request):
             message = _("The request contains a NUL character, which is never valid here.")
             if request.path.startswith("/api/"):
-                return JsonResponse({"code": "nul_character", "detail": message}, status=400)
+                return JsonResponse(error_body("nul_character", message), status=400)
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
 

@@ -10,4 +10,5 @@ urlpatterns = [
         views.shop_staff_remove_view,
         name="shop-staff-remove",
     ),
+    path("account/tokens/<int:pk>/revoke", views.api_token_revoke_view, name="api-token-revoke"),
 ]

@@ -12,10 +12,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from .models import Shop, ShopMembership
-from .pages import form_post, press
+from .models import ApiToken, Shop, ShopMembership
+from .pages import form_post, next_or, press
 from .roles import Role, shop_role
 from .staff import shop_staff_remove, shop_staff_set
+from .tokens import token_revoke
 
 
 class StaffForm(forms.Form):
@@ -71,3 +72,13 @@ def shop_staff_remove_view(request: HttpRequest, pk: int, user_pk: int) -> HttpR
         _("The person no longer works for the shop."),
     )
     return redirect("shop-staff", pk=pk)
+
+
+@login_required
+@require_POST
+def api_token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Revoke one of the person's own API tokens (listed on the settings page); another
+    person's token is a 404."""
+    token = get_object_or_404(ApiToken.objects.for_user(request.user), pk=pk)
+    press(request, lambda: token_revoke(token=token), _("The API token was revoked."))
+    return redirect(next_or(request, reverse("notification-settings")))

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import JSONParser, validated
+from core.api import DateTimeFilter, JSONParser, KeysFirstCursorPagination, validated
 from core.auth import UploadThrottle, UserThrottle
+from core.idempotency import IdempotentMixin
 from core.timeline import CONSUMER, MERCHANT
 
 from . import selectors, services
@@ -33,15 +34,30 @@ class InvoiceRequestFilter(filters.FilterSet):
     # A number, not a choice of shops: the list is already scoped, and an unknown shop is an
     # empty list, not an error.
     shop = filters.NumberFilter(field_name="shop_id")
+    requested_after = DateTimeFilter(field_name="requested_at", lookup_expr="gte")
+    requested_before = DateTimeFilter(field_name="requested_at", lookup_expr="lt")
 
     class Meta:
         model = InvoiceRequest
-        fields = ["state", "shop", "kind", "invoice_kind", "order_number"]
+        fields = [
+            "state",
+            "shop",
+            "kind",
+            "invoice_kind",
+            "order_number",
+            "requested_after",
+            "requested_before",
+        ]
 
 
-class _RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class _RequestViewSet(
+    IdempotentMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     serializer_class = InvoiceRequestSerializer
     filterset_class = InvoiceRequestFilter
+    # ir_perf_shop_list_idx (shop, requested_at, id), read keys first: see the pagination.
+    cursor_ordering = ("-requested_at", "-id")
+    pagination_class = KeysFirstCursorPagination
 
     audience = MERCHANT  # who reads the history's sentences
 
@@ -89,7 +105,11 @@ class MerchantInvoiceRequestViewSet(_RequestViewSet):
         )
         return Response(InvoiceRequestSerializer(invoice_request).data)
 
-    @extend_schema(request=RefuseSerializer, responses=InvoiceRequestSerializer)
+    @extend_schema(
+        request=RefuseSerializer,
+        responses=InvoiceRequestSerializer,
+        examples=[OpenApiExample("gift", value={"reason": "赠品不开具发票"}, request_only=True)],
+    )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser])
     def refuse(self, request: Request, pk: str | None = None) -> Response:
         invoice_request = self.get_object()
@@ -108,7 +128,35 @@ class ConsumerInvoiceRequestViewSet(mixins.CreateModelMixin, _RequestViewSet):
     def scoped(self):
         return InvoiceRequest.objects.for_consumer(self.request.user)
 
-    @extend_schema(request=InvoiceRequestCreateSerializer, responses=InvoiceRequestSerializer)
+    @extend_schema(
+        request=InvoiceRequestCreateSerializer,
+        responses={201: InvoiceRequestSerializer},
+        examples=[
+            OpenApiExample(
+                "a person",
+                value={
+                    "order": 303,
+                    "title_type": "person",
+                    "title": "张三",
+                    "invoice_kind": "e_ordinary",
+                    "email": "buyer@example.com",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "a company",
+                value={
+                    "order": 303,
+                    "title_type": "company",
+                    "title": "北京某某科技有限公司",
+                    "tax_id": "91110108MA01ABCD2X",
+                    "invoice_kind": "e_special",
+                    "email": "finance@example.com",
+                },
+                request_only=True,
+            ),
+        ],
+    )
     def create(self, request: Request) -> Response:
         fields = dict(validated(InvoiceRequestCreateSerializer, request))
         order = get_object_or_404(Order.objects.for_consumer(request.user), pk=fields.pop("order"))
@@ -119,7 +167,21 @@ class ConsumerInvoiceRequestViewSet(mixins.CreateModelMixin, _RequestViewSet):
         return Response(InvoiceRequestSerializer(created).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        request=ExchangeSerializer, responses={status.HTTP_201_CREATED: InvoiceRequestSerializer}
+        request=ExchangeSerializer,
+        responses={status.HTTP_201_CREATED: InvoiceRequestSerializer},
+        examples=[
+            OpenApiExample(
+                "wrong title",
+                value={
+                    "exchange_reason": "wrong_title",
+                    "title_type": "person",
+                    "title": "李四",
+                    "invoice_kind": "e_ordinary",
+                    "email": "buyer@example.com",
+                },
+                request_only=True,
+            )
+        ],
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, FormParser])
     def exchange(self, request: Request, pk: str | None = None) -> Response:

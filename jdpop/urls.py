@@ -21,4 +21,8 @@ urlpatterns = [
     path("", include("invoices.urls")),
     path("", include("tickets.urls")),
     path("", include("notifications.urls")),
+    path("", include("categories.urls")),
 ]
+
+# An unknown path under /api/ is a 404 in the API's error shape (core.errors).
+handler404 = "core.errors.page_not_found"

@@ -10,6 +10,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.api import DateTimeFilter
+from core.idempotency import IdempotentMixin
+
 from . import services
 from .models import Notification
 from .serializers import MarkedSerializer, NotificationSerializer, UnreadCountSerializer
@@ -20,19 +23,23 @@ class NotificationFilter(django_filters.FilterSet):
         field_name="read_at", lookup_expr="isnull", label="only unread (true) or read (false)"
     )
 
+    created_after = DateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = DateTimeFilter(field_name="created_at", lookup_expr="lt")
+
     class Meta:
         model = Notification
-        fields = ["unread", "kind"]
+        fields = ["unread", "kind", "created_after", "created_before"]
 
 
 class NotificationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    IdempotentMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     """The signed-in person's notifications, newest first (`?unread=true`: only unread)."""
 
     serializer_class = NotificationSerializer
     filterset_class = NotificationFilter
     queryset = Notification.objects.none()  # for the schema; requests use for_recipient
+    cursor_ordering = ("-id",)  # notification_inbox_idx
 
     def get_queryset(self):
         return Notification.objects.for_recipient(self.request.user).order_by("-id")

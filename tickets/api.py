@@ -7,15 +7,16 @@ with the fields, a DomainError a 400 with its code, a Conflict a 409, a viewer's
 from __future__ import annotations
 
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.api import JSONParser, validated
+from core.api import DateTimeFilter, JSONParser, KeysFirstCursorPagination, validated
 from core.auth import UploadThrottle, UrgeThrottle, UserThrottle
+from core.idempotency import IdempotentMixin
 from invoices.models import InvoiceRequest
 
 from . import services
@@ -30,8 +31,24 @@ from .serializers import (
 )
 
 
-class _TicketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    filterset_class = TicketFilter
+class TicketApiFilter(TicketFilter):
+    """The workbench filter, and when the ticket was opened."""
+
+    opened_after = DateTimeFilter(field_name="opened_at", lookup_expr="gte")
+    opened_before = DateTimeFilter(field_name="opened_at", lookup_expr="lt")
+
+    class Meta(TicketFilter.Meta):
+        fields = [*TicketFilter.Meta.fields, "opened_after", "opened_before"]
+
+
+class _TicketViewSet(
+    IdempotentMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    filterset_class = TicketApiFilter
+    # Soonest deadline first: ticket_perf_shop_list_idx (shop, state, reply_due_at, id), read
+    # keys first (see the pagination).
+    cursor_ordering = ("reply_due_at", "id")
+    pagination_class = KeysFirstCursorPagination
     queryset = UrgeTicket.objects.none()  # for the schema; requests use scoped()
 
     def scoped(self):  # the one place a subclass says who sees what
@@ -67,6 +84,22 @@ class MerchantTicketViewSet(_TicketViewSet):
             "application/json": TicketReplyInputSerializer,
         },
         responses={201: UrgeTicketDetailSerializer},
+        examples=[
+            OpenApiExample(
+                "a date agreed",
+                value={
+                    "resolution": "date_agreed",
+                    "note": "已与顾客协商，3月15日前开具",
+                    "promised_date": "2025-03-15",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "cannot issue",
+                value={"resolution": "cannot_issue", "note": "赠品，无法开票"},
+                request_only=True,
+            ),
+        ],
     )
     @action(
         detail=True,
@@ -106,7 +139,7 @@ class ConsumerTicketViewSet(_TicketViewSet):
         return consumer_tickets(self.request.user)
 
 
-class ConsumerUrgeViewSet(viewsets.GenericViewSet):
+class ConsumerUrgeViewSet(IdempotentMixin, viewsets.GenericViewSet):
     """催开票 on one of the consumer's invoice requests (spec 4.2)."""
 
     queryset = InvoiceRequest.objects.none()  # for the schema; requests use get_queryset

@@ -34,6 +34,8 @@ def test_every_apps_jobs_are_in_the_one_registry():
         "enforce_dispute_deadlines",
         "deliver_webhooks",
         "resume_bulk_uploads",
+        "prune_idempotency_keys",
+        "roll_up_category_sales",
     }
 
 

@@ -14,7 +14,7 @@ from .factories import DisputeFactory, RefusedRequestFactory, dispute_in
 
 pytestmark = pytest.mark.django_db
 
-MY = "/api/v1/my/disputes/"
+MY = "/api/v1/consumer/disputes/"
 MERCHANT = "/api/v1/merchant/disputes/"
 
 
@@ -50,7 +50,7 @@ def test_the_merchant_answers_through_the_api_and_the_consumer_decides(client):
     url = f"{MERCHANT}{dispute.pk}/answer/"
     # a plan missing its date: a 400 on the field, nothing changes
     response = client.post(url, {"plan": "another_date"}, content_type="application/json")
-    assert response.status_code == 400 and "plan_date" in response.json()
+    assert response.status_code == 400 and "plan_date" in response.json()["fields"]
     assert Dispute.objects.for_system().get(pk=dispute.pk).state == "awaiting_merchant"
     # a correct one
     date = (timezone.localdate() + timedelta(days=2)).isoformat()
@@ -156,5 +156,5 @@ def test_the_api_lists_use_a_constant_number_of_queries(client, django_assert_ma
 def test_the_schema_lists_the_dispute_endpoints(admin_client):
     response = admin_client.get("/api/schema/")
     assert response.status_code == 200
-    assert b"/api/v1/my/disputes/" in response.content
+    assert b"/api/v1/consumer/disputes/" in response.content
     assert b"/api/v1/merchant/disputes/{id}/answer/" in response.content

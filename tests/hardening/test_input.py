@@ -73,11 +73,14 @@ def test_json_nested_too_deeply_is_a_400(client):
     client.force_login(UserFactory())
     deep = "[" * 100_000 + "]" * 100_000
     response = client.post(
-        "/api/v1/my/disputes/", deep, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
+        "/api/v1/consumer/disputes/",
+        deep,
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
-    assert response.status_code == 400 and "nested" in response.json()["detail"]
-    chinese = client.post("/api/v1/my/disputes/", deep, content_type="application/json")
-    assert "嵌套" in chinese.json()["detail"]  # in the page's language
+    assert response.status_code == 400 and "nested" in response.json()["message"]
+    chinese = client.post("/api/v1/consumer/disputes/", deep, content_type="application/json")
+    assert "嵌套" in chinese.json()["message"]  # in the page's language
 
 
 def test_a_promise_on_the_last_day_of_the_calendar_is_a_400_not_an_overflow(client):
@@ -89,7 +92,7 @@ def test_a_promise_on_the_last_day_of_the_calendar_is_a_400_not_an_overflow(clie
         {"resolution": "date_agreed", "note": "约定", "promised_date": "9999-12-31"},
         content_type="application/json",
     )
-    assert response.status_code == 400 and "promised_date" in response.json()
+    assert response.status_code == 400 and "promised_date" in response.json()["fields"]
 
 
 def test_a_scorecard_month_past_the_calendar_is_a_400_with_this_month_shown(client):
@@ -126,7 +129,7 @@ def test_a_promise_is_at_most_30_days_ahead_in_tickets_and_dispute_plans(client,
                 {"plan": "another_date", "plan_date": date},
                 content_type="application/json",
             )
-            assert plan.status_code == 400 and "30" in plan.json()["plan_date"][0]
+            assert plan.status_code == 400 and "30" in plan.json()["fields"]["plan_date"][0]
 
 
 def test_free_text_is_bounded_everywhere(client):
@@ -145,7 +148,7 @@ def test_free_text_is_bounded_everywhere(client):
         {"reason": "x" * 2001},
         content_type="application/json",
     )
-    assert response.status_code == 400 and "2000" in response.json()["reason"][0]
+    assert response.status_code == 400 and "2000" in response.json()["fields"]["reason"][0]
 
 
 def test_a_title_of_zero_width_spaces_is_no_title(client):
@@ -162,7 +165,7 @@ def test_a_title_of_zero_width_spaces_is_no_title(client):
         },
         content_type="application/json",
     )
-    assert response.status_code == 400 and "title" in response.json()
+    assert response.status_code == 400 and "title" in response.json()["fields"]
     assert not InvoiceRequest.objects.for_system().filter(order=order).exists()
 
 

@@ -370,7 +370,7 @@ def test_the_api_refuses_a_mismatch_with_400_and_every_message(client, r):
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 400
-    assert response.json()["file"] == [
+    assert response.json()["fields"]["file"] == [
         f"The seller's tax id is 91440300MA5XXXXXXX, not the shop's {SHOP_TAX_ID}.",
         "The total with tax is 500.00, not the order amount 199.00.",
     ]

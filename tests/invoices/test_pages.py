@@ -211,7 +211,7 @@ def test_api_bad_tax_id_is_a_400_with_the_field(client):
         },
         content_type="application/json",
     )
-    assert response.status_code == 400 and "tax_id" in response.json()
+    assert response.status_code == 400 and "tax_id" in response.json()["fields"]
 
 
 def test_anonymous_users_are_sent_to_log_in(client):
