@@ -111,7 +111,8 @@ class DisputeAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
         "proposal_display",
         "opened_at",
     ]
-    list_filter = ["state", "kind", "proposed_verdict", "old_flow", ShopInputFilter]
+    list_filter = ["state", "kind", "proposed_verdict", "promise_state", "old_flow"]
+    list_filter += [ShopInputFilter]
     # Order number, JD shop id and consumer user name match exactly (their indexes); the shop's
     # name by substring.
     search_fields = [
@@ -161,6 +162,10 @@ class DisputeAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
                     "consumer_due_at",
                     "consumer_note",
                     "consumer_decided_at",
+                    "promise_due_at",
+                    "promise_state",
+                    "promise_broken_at",
+                    "reopened_at",
                 ]
             },
         ),

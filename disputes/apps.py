@@ -11,13 +11,20 @@ class DisputesConfig(AppConfig):
 
     def ready(self) -> None:
         from core.jobs import register
+        from invoices.signals import invoice_issued
+
+        from .services import disputes_keep_promises
 
         register(
             "enforce_dispute_deadlines",
             "disputes.services.disputes_enforce_deadlines",
             task="disputes.enforce_deadlines",
             help=(
-                "Send disputes past the merchant's deadline to the platform (with a penalty) "
-                "and settle those past the consumer's deadline. Prints one JSON line."
+                "Send disputes past the merchant's deadline to the platform (with a penalty), "
+                "settle those past the consumer's deadline, and flag the accepted plans whose "
+                "agreed issue date passed without an invoice (承诺不履约, with a penalty). "
+                "Prints one JSON line."
             ),
         )
+        # An upload keeps the pending promises of the disputes it settles, in its transaction.
+        invoice_issued.connect(disputes_keep_promises, dispatch_uid="disputes-keep-promises")

@@ -36,7 +36,9 @@ class Dispute(models.Model):
                                       v           v
                                awaiting_platform --judgment--> closed
 
-    Urge disputes and old-flow disputes open straight in awaiting_platform.
+    Urge disputes and old-flow disputes open straight in awaiting_platform. A settled plan
+    with a date (另行约定开票日期) is a promise (`rules.py`): broken, the consumer may reopen the
+    closed dispute to the platform, once.
     """
 
     class Kind(models.TextChoices):
@@ -63,6 +65,9 @@ class Dispute(models.Model):
         "settlement_rejected": ((State.AWAITING_CONSUMER,), State.AWAITING_PLATFORM),
         "judged": ((State.AWAITING_PLATFORM,), State.CLOSED),
         "withdrawn": (OPEN_STATES, State.CLOSED),
+        # The one way out of closed: a settled plan's promised date passed without an invoice
+        # (promise_state broken) and the consumer sends the dispute to the platform.
+        "reopened": ((State.CLOSED,), State.AWAITING_PLATFORM),
     }
 
     class Outcome(models.TextChoices):
@@ -93,6 +98,14 @@ class Dispute(models.Model):
         CONSUMER_AGREED = "consumer_agreed", _("the evidence shows the consumer agreed")
         CONTESTED = "contested", _("the merchant's answer is contested")
         OTHER = "other", _("other (see the written reason)")
+
+    class PromiseState(models.TextChoices):
+        """The promise of an accepted 另行约定开票日期 plan (as an urge ticket's, spec 4.5)."""
+
+        NONE = "", _("no promise")
+        PENDING = "pending", _("promised")
+        KEPT = "kept", _("kept")
+        BROKEN = "broken", _("broken (承诺不履约)")
 
     class Whose(models.TextChoices):
         MERCHANT = "merchant", _("merchant")
@@ -134,6 +147,15 @@ class Dispute(models.Model):
         related_name="+",
         verbose_name=_("answered by"),
     )
+
+    # The end of plan_date in China time (set with the plan): the promise is broken from here.
+    promise_due_at = models.DateTimeField(_("promise due at"), null=True, blank=True)
+    # Pending once the consumer accepts the plan (or lets the window lapse), then kept or broken.
+    promise_state = models.CharField(
+        _("promise"), max_length=8, choices=PromiseState.choices, default="", blank=True
+    )
+    promise_broken_at = models.DateTimeField(_("promise broken at"), null=True, blank=True)
+    reopened_at = models.DateTimeField(_("reopened at"), null=True, blank=True)
 
     consumer_due_at = models.DateTimeField(_("consumer's deadline"), null=True, blank=True)
     consumer_note = models.TextField(_("consumer's note"), blank=True)
@@ -189,6 +211,12 @@ class Dispute(models.Model):
                 condition=Q(state="awaiting_consumer"),
             ),
             models.Index(fields=["state", "platform_since"], name="dispute_queue_idx"),
+            # the deadline job: accepted promises still pending, by their end.
+            models.Index(
+                fields=["promise_due_at"],
+                name="dispute_promise_due_idx",
+                condition=Q(promise_state="pending"),
+            ),
             models.Index(fields=["shop", "state"], name="dispute_shop_state_idx"),
             models.Index(fields=["consumer", "-opened_at"], name="dispute_consumer_idx"),
         ]
@@ -240,6 +268,15 @@ class Dispute(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(kind="refused") | Q(plan=""), name="dispute_urge_has_no_plan"
+            ),
+            models.CheckConstraint(
+                condition=Q(promise_state__in=["", "pending", "kept", "broken"]),
+                name="dispute_promise_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(promise_state="")
+                | (Q(plan="another_date") & Q(promise_due_at__isnull=False)),
+                name="dispute_promise_has_date",
             ),
         ]
 

@@ -27,6 +27,10 @@ class DisputeQuerySet(ScopedQuerySet):
         """Awaiting the consumer, strictly past the consumer's deadline."""
         return self.filter(state="awaiting_consumer", consumer_due_at__lt=now)
 
+    def promise_overdue(self, now: datetime) -> DisputeQuerySet:
+        """An accepted plan's promise still pending, strictly past the end of its date."""
+        return self.filter(promise_state="pending", promise_due_at__lt=now)
+
     def with_queue_order(self) -> DisputeQuerySet:
         """The arbitrators' queue: awaiting the platform first (longest waiting first), then the
         other open disputes by their deadline (most urgent first), closed ones last."""

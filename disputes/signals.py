@@ -21,8 +21,10 @@ plan_proposed = Signal()
 # receiver keeps what it writes once by its own unique key): kwargs ids (of the disputes), at.
 plan_reminders_due = Signal()
 # A dispute went to the platform by a person's act: the merchant's no-fault evidence plan
-# (action "sent_to_platform") or the consumer's rejection of the plan ("settlement_rejected"):
-# kwargs dispute, action, at. A lapsed merchant window is `disputes_timed_out`.
+# (action "sent_to_platform"), the consumer's rejection of the plan ("settlement_rejected") or
+# the consumer's reopening of a settled dispute whose promise was broken ("reopened", the only
+# step out of closed; such a dispute never went to the platform before): kwargs dispute,
+# action, at. A lapsed merchant window is `disputes_timed_out`.
 dispute_escalated = Signal()
 # The job sent disputes whose merchant window passed unanswered to the platform: kwargs ids
 # (of the disputes), at.
@@ -35,3 +37,7 @@ dispute_closed = Signal()
 disputes_settled_by_lapse = Signal()
 # A dispute was judged: kwargs dispute, verdict, reason_code, at.
 dispute_judged = Signal()
+# The job found accepted plans whose agreed issue date ended with no invoice (承诺不履约, the
+# promise of a 另行约定开票日期 plan, `rules.py`): kwargs ids (of the disputes), at. A dispute's
+# promise is broken at most once (pending -> broken, by a conditional update).
+dispute_promises_broken = Signal()

@@ -129,3 +129,31 @@ def proposal_updated(entry: HistoryEntry, reader: Reader) -> str:
     if verdict:
         return _("The platform updated its proposed verdict: %(verdict)s.") % {"verdict": verdict}
     return _("The platform updated its proposed verdict.")
+
+
+@describes("plan_promise_kept")
+def plan_promise_kept(entry: HistoryEntry, reader: Reader) -> str:
+    return _("%(who)s kept its promise: the invoice was issued by %(date)s.") % {
+        "who": reader.shop_name or _("The shop"),
+        "date": reader.day(entry.data.get("plan_date")),
+    }
+
+
+@describes("plan_promise_broken")
+def plan_promise_broken(entry: HistoryEntry, reader: Reader) -> str:
+    values = {
+        "who": reader.shop_name or _("The shop"),
+        "date": reader.day(entry.data.get("plan_date")),
+    }
+    text = _("%(who)s did not issue the invoice by the agreed date %(date)s: promise broken.")
+    if reader.audience == "consumer":
+        return then(text % values, _("You can send the dispute to the platform."))
+    return text % values
+
+
+@describes("reopened")
+def reopened(entry: HistoryEntry, reader: Reader) -> str:
+    return _(
+        "%(who)s sent the dispute to the platform because the agreed issue date passed without "
+        "an invoice; the platform will judge it."
+    ) % {"who": reader.consumer()}

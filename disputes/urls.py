@@ -10,6 +10,7 @@ urlpatterns = [
     path("my/disputes/<int:pk>/accept", views.my_dispute_accept, name="my-dispute-accept"),
     path("my/disputes/<int:pk>/reject", views.my_dispute_reject, name="my-dispute-reject"),
     path("my/disputes/<int:pk>/withdraw", views.my_dispute_withdraw, name="my-dispute-withdraw"),
+    path("my/disputes/<int:pk>/reopen", views.my_dispute_reopen, name="my-dispute-reopen"),
     path("my/disputes/<int:pk>/evidence", views.my_evidence_add, name="my-evidence-add"),
     path(
         "my/disputes/<int:pk>/evidence/<int:evidence_pk>/remove",

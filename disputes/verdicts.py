@@ -28,7 +28,9 @@ uploaded, so a person looks at it, and the automatic judge never clears it. (A m
 upload is refused: the request stays pending and the ticket unanswered, judged as such.)
 
 A refused-invoice dispute reaches the platform with evidence to read: a person judges it,
-except when the merchant let its window lapse (liable, no_reply).
+except when the merchant let its window lapse (liable, no_reply), or when the consumer reopened
+it because the accepted plan's agreed issue date passed without an invoice (liable,
+broken_promise: the record shows it, `rules.py`).
 """
 
 from __future__ import annotations
@@ -100,4 +102,6 @@ def propose_dispute_verdict(dispute: Dispute, *, now: datetime | None = None) ->
         return propose_verdict(ticket, now=now)
     if dispute.plan == "" and dispute.answered_at is None and not dispute.old_flow:
         return Proposal(Verdict.LIABLE, Reason.NO_REPLY)
+    if dispute.promise_state == Dispute.PromiseState.BROKEN:
+        return Proposal(Verdict.LIABLE, Reason.BROKEN_PROMISE)
     return Proposal(Verdict.NEEDS_PERSON, Reason.CONTESTED)

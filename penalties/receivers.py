@@ -1,7 +1,9 @@
 """Where penalties come from (spec 4.4, 4.5, 5, 8): the tickets and disputes apps report what
 they found through their signals, and each report proposes its kind of penalty, in the
-transaction of the change that found it. Connected at start-up (PenaltiesConfig.ready).
-The new penalties' ids go on up (`penalties.signals.penalties_proposed`) in that transaction."""
+transaction of the change that found it: a ticket's or an accepted dispute plan's broken
+promise alike; a judgment's kind from its reason (`rules.py`). Connected at start-up
+(PenaltiesConfig.ready). The new penalties' ids go on up
+(`penalties.signals.penalties_proposed`) in that transaction."""
 
 from __future__ import annotations
 
@@ -11,12 +13,13 @@ from typing import Any
 from core.sql import id_rows, json_object, run, timestamp
 from core.sql import ids as sql_ids
 from disputes.models import Dispute
-from disputes.signals import dispute_judged, disputes_timed_out
+from disputes.signals import dispute_judged, dispute_promises_broken, disputes_timed_out
 from tickets.models import TicketReply, UrgeTicket
 from tickets.signals import promises_broken, reply_late, tickets_breached
 
 from .models import Penalty
-from .services import penalties_propose, report_proposed
+from .rules import penalty_kind_for_judgment
+from .services import penalties_propose, penalty_propose_for_judgment, report_proposed
 
 Kind = Penalty.Kind
 
@@ -82,27 +85,37 @@ def on_disputes_timed_out(*, ids: list[int], at: datetime, **kwargs: Any) -> dic
     return {"penalties": n}
 
 
+def on_dispute_promises_broken(*, ids: list[int], at: datetime, **kwargs: Any) -> dict[str, int]:
+    """An accepted plan's agreed issue date passed without an invoice (承诺不履约): the same
+    `broken_promise` penalty as a ticket's, one per dispute."""
+    n = _propose_for(Dispute, ids, kind=Kind.BROKEN_PROMISE, detail="plan_date", at=at)
+    return {"penalties": n}
+
+
 def on_dispute_judged(
     *, dispute: Dispute, verdict: str, reason_code: str, at: datetime, **kwargs: Any
 ) -> dict[str, int]:
-    """A merchant-liable judgment (lost dispute)."""
-    if verdict != Dispute.Verdict.LIABLE:
+    """A merchant-liable judgment: the penalty its reason names (`penalties.rules`), once."""
+    kind = penalty_kind_for_judgment(
+        dispute_kind=dispute.kind, verdict=verdict, reason_code=reason_code
+    )
+    if kind is None:
         return {}
     ticket = dispute.ticket
-    row = {
-        "shop_id": dispute.shop_id,
-        "source_id": dispute.pk,
-        "evidence": {
-            "dispute_id": dispute.pk,
-            "request_id": dispute.request_id,
-            "ticket_id": ticket.pk if ticket is not None else None,
-            "kind": dispute.kind,
-            "reason_code": reason_code,
-            "reason": dispute.reason,
-            "judged_at": at,
-        },
+    evidence = {
+        "dispute_id": dispute.pk,
+        "request_id": dispute.request_id,
+        "ticket_id": ticket.pk if ticket is not None else None,
+        "kind": dispute.kind,
+        "reason_code": reason_code,
+        "reason": dispute.reason,
+        "judged_at": at,
     }
-    n = penalties_propose([row], kind=Kind.DISPUTE_LIABLE, source="dispute", at=at)
+    # An urge dispute is judged on its ticket's record: the violation is the ticket's too.
+    on_ticket = ticket.pk if ticket is not None and dispute.kind == Dispute.Kind.URGE else None
+    n = penalty_propose_for_judgment(
+        dispute=dispute, kind=kind, ticket_id=on_ticket, evidence=evidence, at=at
+    )
     return {"penalties": n}
 
 
@@ -112,6 +125,7 @@ def connect() -> None:
         (promises_broken, on_promises_broken),
         (reply_late, on_reply_late),
         (disputes_timed_out, on_disputes_timed_out),
+        (dispute_promises_broken, on_dispute_promises_broken),
         (dispute_judged, on_dispute_judged),
     ):
         signal.connect(receiver, dispatch_uid=f"penalties.{receiver.__name__}")

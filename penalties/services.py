@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -71,6 +72,35 @@ def penalties_propose(
         )
         report_proposed(list(created), at=at)
     return len(new)
+
+
+def penalty_propose_for_judgment(
+    *, dispute: Dispute, kind: str, ticket_id: int | None, evidence: dict, at: datetime
+) -> int:
+    """Propose the `kind` penalty of a merchant-liable judgment (`penalties.rules`): on the
+    dispute and, when given, its urge ticket, unless either already has one of that kind (the
+    same violation, recorded by a job or an arbitrator). Both unique keys settle a race
+    (ON CONFLICT DO NOTHING). Inside the judgment's transaction; 1 or 0."""
+    penalties = Penalty.objects.for_system().filter(kind=kind)
+    taken = Q(dispute_id=dispute.pk) | (Q(ticket_id=ticket_id) if ticket_id else Q(pk__in=[]))
+    if penalties.filter(taken).exists():
+        return 0
+    Penalty.objects.bulk_create(
+        [
+            Penalty(
+                shop_id=dispute.shop_id,
+                kind=kind,
+                dispute_id=dispute.pk,
+                ticket_id=ticket_id,
+                at=at,
+                evidence=evidence,
+            )
+        ],
+        ignore_conflicts=True,
+    )
+    created = list(penalties.filter(dispute_id=dispute.pk).values_list("pk", flat=True))
+    report_proposed(created, at=at)
+    return len(created)
 
 
 def report_proposed(ids: list[int], *, at: datetime) -> None:

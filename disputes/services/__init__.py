@@ -7,6 +7,7 @@ from .deadlines import disputes_enforce_deadlines
 from .evidence import dispute_evidence_add, dispute_evidence_remove, dispute_evidence_submit
 from .judgment import dispute_confirm_proposal, dispute_judge, dispute_refresh_proposal
 from .opening import dispute_open, dispute_opening_problem, ticket_is_disputable
+from .promises import dispute_reopen, disputes_keep_promises, disputes_settle_promises
 
 __all__ = [
     "dispute_accept",
@@ -20,8 +21,11 @@ __all__ = [
     "dispute_opening_problem",
     "dispute_refresh_proposal",
     "dispute_reject",
+    "dispute_reopen",
     "dispute_withdraw",
     "disputes_enforce_deadlines",
+    "disputes_keep_promises",
+    "disputes_settle_promises",
     "plan_problems",
     "ticket_is_disputable",
 ]

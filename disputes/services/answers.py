@@ -18,7 +18,6 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +30,7 @@ from tickets.rules import latest_promise_date, promise_date_error
 
 from ..models import Dispute, Evidence
 from ..plans import PLAN_RULES
+from ..rules import accepted_promise, promise_due_at, settling_requests_q
 from ..signals import dispute_closed, dispute_escalated, plan_proposed
 from ._common import require_consumer, transition
 from .evidence import submit_in_transaction
@@ -55,15 +55,6 @@ def _require_in_window(due_at: datetime | None, now: datetime) -> None:
         raise Conflict("window_passed", _("The deadline for this step has passed."))
 
 
-def _issued_since(request: InvoiceRequest) -> Q:
-    """The requests whose issued invoice settles a refusal of `request`: itself, its re-issue
-    (补开), and for a refused exchange (换开) a later exchange of the same invoice."""
-    q = Q(pk=request.pk) | Q(reissue_of_id=request.pk)
-    if request.kind == InvoiceRequest.Kind.EXCHANGE:
-        q |= Q(kind=request.kind, reissue_of_id=request.reissue_of_id, pk__gt=request.pk)
-    return q
-
-
 def plan_problems(
     *, dispute: Dispute, plan: str, plan_date: date | None, note: str
 ) -> dict[str, list]:
@@ -83,7 +74,7 @@ def plan_problems(
             errors["plan_date"] = [promise_date_error(plan_date, at=now)]
     if rule.needs_issued_invoice and not (
         InvoiceRequest.objects.for_system()
-        .filter(_issued_since(dispute.request), state=InvoiceRequest.State.ISSUED)
+        .filter(settling_requests_q(dispute.request), state=InvoiceRequest.State.ISSUED)
         .exists()
     ):
         errors["plan"] = [
@@ -117,6 +108,8 @@ def dispute_answer(
     changes = {
         "plan": plan,
         "plan_date": plan_date if rule.needs_date else None,
+        # the end of the agreed date: the promise binds once the consumer accepts (`rules.py`)
+        "promise_due_at": promise_due_at(plan_date) if rule.needs_date and plan_date else None,
         "plan_note": clean_text(note),
         "answered_at": now,
         "answered_by": by,
@@ -177,7 +170,8 @@ def _consumer_decides(
 
 
 def dispute_accept(*, dispute: Dispute, by: AbstractBaseUser) -> Dispute:
-    """The consumer accepts the merchant's settlement plan: the dispute is closed, settled."""
+    """The consumer accepts the merchant's settlement plan: the dispute is closed, settled. A
+    plan with a date becomes a promise the deadline job checks (`..rules`)."""
     require_consumer(dispute, by)
     now = timezone.now()
     with transaction.atomic():
@@ -186,7 +180,12 @@ def dispute_accept(*, dispute: Dispute, by: AbstractBaseUser) -> Dispute:
             by=by,
             action="settlement_accepted",
             at=now,
-            changes={"outcome": Dispute.Outcome.SETTLED, "closed_at": now},
+            changes={
+                "outcome": Dispute.Outcome.SETTLED,
+                "closed_at": now,
+                **accepted_promise(dispute.plan),
+            },
+            data={"promise_due_at": dispute.promise_due_at} if dispute.promise_due_at else None,
         )
         dispute_closed.send(sender=Dispute, dispute=dispute, outcome=dispute.outcome, at=now)
         return dispute

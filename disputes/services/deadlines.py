@@ -10,6 +10,9 @@ a missed run is made good by the next.
   no_reply (the `disputes_timed_out` signal: the penalties app proposes a penalty);
 - awaiting_consumer past consumer_due_at -> closed: the settlement plan counts as accepted
   (the `disputes_settled_by_lapse` signal);
+- the accepted plans' promises (另行约定开票日期) whose date ended in China time: kept if an
+  invoice was issued in time, else broken (the `dispute_promises_broken` signal: a
+  broken-promise penalty, the consumer told), see `promises.py`;
 - still awaiting_consumer with consumer_due_at at most JDPOP_DISPUTE_CONSUMER_REMINDER away (and
   not past): the `plan_reminders_due` signal, so the consumer hears before silence counts as
   acceptance. Nothing moves, so each run finds these disputes again, only within that bounded
@@ -20,6 +23,7 @@ a missed run is made good by the next.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -34,8 +38,11 @@ from core.sql import execute, id_rows, timestamp
 from core.sql import ids as sql_ids
 
 from ..models import Dispute
+from ..plans import Plan
+from ..rules import accepted_promise
 from ..signals import disputes_settled_by_lapse, disputes_timed_out, plan_reminders_due
 from ._common import SUBJECT
+from .promises import disputes_settle_promises
 
 State = Dispute.State
 BATCH_SIZE = 500
@@ -65,6 +72,7 @@ def _lapse(
     signal: Signal | None,
     counts: Counter,
     batch_size: int,
+    then: Callable[[list[int]], object] | None = None,
 ) -> int:
     to_state = Dispute.TRANSITIONS[action][1]
     assert from_state in Dispute.TRANSITIONS[action][0]
@@ -84,6 +92,8 @@ def _lapse(
             moved = _move(ids, from_state=from_state, to_state=to_state, changes=changes)
             if moved != len(ids):  # cannot happen under the row locks; never half-record
                 raise RuntimeError(f"dispute deadline job: moved {moved} of {len(ids)}")
+            if then is not None:
+                then(ids)
             history_rows(
                 [
                     {
@@ -110,8 +120,8 @@ def _lapse(
 def disputes_enforce_deadlines(
     *, now: datetime | None = None, batch_size: int = BATCH_SIZE
 ) -> dict[str, int]:
-    """Move every dispute whose merchant or consumer deadline passed before `now`; returns
-    how many moved each way."""
+    """Move every dispute whose merchant or consumer deadline passed before `now`, and settle
+    the promises whose date ended; returns how many moved each way."""
     now = now or timezone.now()
     counts: Counter = Counter()
     merchant = _lapse(
@@ -140,9 +150,24 @@ def disputes_enforce_deadlines(
         signal=disputes_settled_by_lapse,
         counts=counts,
         batch_size=batch_size,
+        then=_promise_binds,
     )
+    kept, broken = disputes_settle_promises(now=now, counts=counts, batch_size=batch_size)
     _remind_consumers(now=now, counts=counts, batch_size=batch_size)
-    return {"merchant_timed_out": merchant, "settled_by_lapse": consumer, **counts}
+    return {
+        "merchant_timed_out": merchant,
+        "settled_by_lapse": consumer,
+        "promises_kept": kept,
+        "promises_broken": broken,
+        **counts,
+    }
+
+
+def _promise_binds(ids: list[int]) -> None:
+    """A plan with a date that counts as accepted is a promise, as if accepted (`..rules`)."""
+    Dispute.objects.for_system().filter(pk__in=ids, plan=Plan.ANOTHER_DATE).update(
+        **accepted_promise(Plan.ANOTHER_DATE)
+    )
 
 
 def _remind_consumers(*, now: datetime, counts: Counter, batch_size: int) -> int:

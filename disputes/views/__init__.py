@@ -10,6 +10,7 @@ from .consumer import (
     my_dispute_detail,
     my_dispute_open,
     my_dispute_reject,
+    my_dispute_reopen,
     my_dispute_withdraw,
     my_disputes,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "my_dispute_detail",
     "my_dispute_open",
     "my_dispute_reject",
+    "my_dispute_reopen",
     "my_dispute_withdraw",
     "my_disputes",
     "my_evidence_add",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .. import selectors
 from ..models import Dispute, Evidence
+from ..rules import may_reopen
 
 CONSUMER, MERCHANT = Evidence.Party.CONSUMER, Evidence.Party.MERCHANT
 
@@ -39,6 +40,7 @@ def dispute_card(
         "evidence_open": dispute.is_open and submitted_at is None,
         "evidence_submitted_at": submitted_at,
         "can_decide": side == CONSUMER and dispute.state == Dispute.State.AWAITING_CONSUMER,
+        "can_reopen": side == CONSUMER and may_reopen(dispute),
         "can_answer": side == MERCHANT
         and dispute.state == Dispute.State.AWAITING_MERCHANT
         and dispute.kind == Dispute.Kind.REFUSED,

@@ -115,3 +115,16 @@ def my_dispute_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         ),
         _("Your dispute was withdrawn."),
     )
+
+
+@login_required
+@require_POST
+def my_dispute_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a settled dispute whose promise was broken to the platform (one click)."""
+    return dispute_button(
+        request,
+        pk,
+        CONSUMER,
+        lambda dispute: services.dispute_reopen(dispute=dispute, by=request.user),
+        _("Your dispute was sent to the platform, which will judge it."),
+    )

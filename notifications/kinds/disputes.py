@@ -11,11 +11,14 @@ deadline that binds it, and both of every outcome.
 | dispute_escalated | the platform judges it now (why) | the same |
 | dispute_judged | the verdict and the written reason | the same |
 | dispute_closed | settled (accepted, or by lapse) or withdrawn | settled by lapse |
+| dispute_promise_broken | the agreed date passed: a penalty is proposed | the same; reopen it |
 
 Each is queued by a receiver below, from the disputes app's signals, in the transaction of the
 change. A dispute takes each step at most once (no state of `Dispute.TRANSITIONS` is entered
 twice), so the keys are the dispute and the step: `dispute:<id>:opened`, `:plan-proposed`,
-`:plan-reminder`, `:escalated`, `:judged`, `:closed`.
+`:plan-reminder`, `:escalated`, `:judged`, `:closed`, `:promise-broken`. (A settled dispute
+whose promise was broken may be reopened once: it then goes to the platform, `:escalated`, for
+the first time, and is judged, `:judged`; its `:closed` was the settlement.)
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from disputes.signals import (
     dispute_escalated,
     dispute_judged,
     dispute_opened,
+    dispute_promises_broken,
     disputes_settled_by_lapse,
     disputes_timed_out,
     plan_proposed,
@@ -347,6 +351,24 @@ ESCALATED = {
             ),
         ),
     ),
+    "reopened": (
+        (
+            gettext_noop("The consumer sent the dispute on order %(order)s to the platform"),
+            gettext_noop(
+                "The shop agreed to issue the invoice for order %(order)s by %(date)s and did "
+                "not, so the consumer reopened the settled dispute (纠纷): the platform now "
+                "judges it. Upload the invoice now, and add your evidence on the dispute page."
+            ),
+        ),
+        (
+            gettext_noop("The platform now judges your dispute on order %(order)s"),
+            gettext_noop(
+                "You sent your dispute on order %(order)s to the platform: the shop did not "
+                "issue the invoice by the agreed date %(date)s. You can add your evidence on the "
+                "dispute page; we will tell you the judgment."
+            ),
+        ),
+    ),
 }
 
 
@@ -506,6 +528,53 @@ def render_dispute_closed(payloads: list[dict]) -> list[Event | None]:
     return _rendered(payloads, build, state=State.CLOSED)
 
 
+# --- a broken promise -------------------------------------------------------------------------
+
+
+@event_kind(
+    "dispute_promise_broken",
+    label=gettext_lazy("An agreed issue date passed without an invoice (承诺不履约)"),
+    audiences=(STAFF, CONSUMER),
+)
+def render_dispute_promise_broken(payloads: list[dict]) -> list[Event | None]:
+    """The staff hear of the penalty; the consumer that the dispute can go to the platform."""
+
+    def build(d: Dispute, payload: dict) -> Event:
+        c = _params(d)
+        notices = [
+            Notice(
+                STAFF,
+                gettext_noop("Promise broken (承诺不履约) for order %(order)s"),
+                gettext_noop(
+                    "The consumer accepted your plan to issue the invoice for order %(order)s "
+                    "by %(date)s, and no invoice was uploaded. A broken-promise penalty is "
+                    "proposed; upload the invoice now."
+                ),
+                _merchant_link(d),
+                c,
+            ),
+            Notice(
+                CONSUMER,
+                gettext_noop("The shop did not keep its promise for order %(order)s"),
+                gettext_noop(
+                    "The shop agreed to issue your invoice for order %(order)s by %(date)s and "
+                    "did not. The platform recorded it. You can send the dispute to the "
+                    "platform with one click on the dispute page."
+                ),
+                _consumer_link(d),
+                c,
+            ),
+        ]
+        return _event(
+            d,
+            notices,
+            promise_state=d.promise_state,
+            promise_broken_at=_iso(d.promise_broken_at),
+        )
+
+    return _rendered(payloads, build)
+
+
 # --- the receivers: queued in the transaction of the change -----------------------------------
 
 DISPUTE = {"dispute_id": "s.id", "request_id": "s.request_id", "shop_id": "s.shop_id"}
@@ -600,6 +669,18 @@ def on_dispute_judged(
     )
 
 
+def on_dispute_promises_broken(*, ids: list[int], at: datetime, **kwargs: Any) -> None:
+    # A dispute's promise is broken at most once (pending -> broken), so the key is the step.
+    queue_each(
+        Dispute,
+        ids,
+        kind="dispute_promise_broken",
+        key="'dispute:' || s.id || ':promise-broken'",
+        payload=DISPUTE,
+        at=at,
+    )
+
+
 def connect() -> None:
     for signal, receiver in (
         (dispute_opened, on_dispute_opened),
@@ -610,5 +691,6 @@ def connect() -> None:
         (dispute_closed, on_dispute_closed),
         (disputes_settled_by_lapse, on_disputes_settled_by_lapse),
         (dispute_judged, on_dispute_judged),
+        (dispute_promises_broken, on_dispute_promises_broken),
     ):
         signal.connect(receiver, dispatch_uid=f"notifications.{receiver.__name__}")

@@ -66,3 +66,60 @@ def test_two_job_workers_at_once_record_each_lapse_once():
         "awaiting_platform"
     }
     assert len(disputes) == 20
+
+
+def test_two_job_workers_at_once_break_each_promise_once():
+    from core.models import OutboxMessage
+    from penalties.models import Penalty
+
+    now = timezone.now()
+    broken = [
+        DisputeFactory(
+            state="closed",
+            outcome="settled",
+            closed_at=now - timedelta(days=3),
+            plan="another_date",
+            plan_date=(now - timedelta(days=3)).date(),
+            promise_due_at=now - timedelta(days=2),
+            promise_state="pending",
+        )
+        for _ in range(20)
+    ]
+
+    def job():
+        return services.disputes_enforce_deadlines(batch_size=3)
+
+    results = race(job, job, job)
+    assert sum(r["promises_broken"] for r in results) == 20, results
+    assert Penalty.objects.for_system().filter(kind="broken_promise").count() == 20
+    assert HistoryEntry.objects.for_system().filter(action="plan_promise_broken").count() == 20
+    assert OutboxMessage.objects.filter(kind="dispute_promise_broken").count() == 20
+    assert set(
+        Dispute.objects.for_system()
+        .filter(pk__in=[d.pk for d in broken])
+        .values_list("promise_state", flat=True)
+    ) == {"broken"}
+
+
+def test_a_reopen_racing_itself_reopens_once():
+    now = timezone.now()
+    d = DisputeFactory(
+        state="closed",
+        outcome="settled",
+        closed_at=now - timedelta(days=3),
+        plan="another_date",
+        plan_date=(now - timedelta(days=3)).date(),
+        promise_due_at=now - timedelta(days=2),
+        promise_state="broken",
+        promise_broken_at=now - timedelta(days=1),
+    )
+
+    def reopen():
+        return services.dispute_reopen(
+            dispute=Dispute.objects.for_system().get(pk=d.pk), by=d.consumer
+        )
+
+    results = race(reopen, reopen, reopen)
+    assert sum(isinstance(x, Dispute) for x in results) == 1, results
+    assert all(isinstance(x, Dispute | Conflict) for x in results), results
+    assert HistoryEntry.objects.for_system().filter(action="reopened").count() == 1

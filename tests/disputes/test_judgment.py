@@ -30,7 +30,9 @@ def open_urge(**record) -> Dispute:
 
 
 def lost(d: Dispute) -> list[Penalty]:
-    return list(Penalty.objects.for_system().filter(dispute_id=d.pk, kind="dispute_liable"))
+    """The penalties of the dispute, whatever their kind (the reason decides it:
+    `penalties.rules`)."""
+    return list(Penalty.objects.for_system().filter(dispute_id=d.pk))
 
 
 def test_confirming_a_liable_proposal_closes_it_and_records_one_penalty(arbitrator):
@@ -47,7 +49,9 @@ def test_confirming_a_liable_proposal_closes_it_and_records_one_penalty(arbitrat
     )
     assert d.reason and d.judged_by == arbitrator and d.whose_move == "none"
     [penalty] = lost(d)
-    assert (penalty.shop_id, penalty.dispute_id) == (d.shop_id, d.pk)
+    # (no reply: 不填, on the dispute and its ticket)
+    assert (penalty.shop_id, penalty.dispute_id, penalty.kind) == (d.shop_id, d.pk, "no_reply")
+    assert penalty.ticket_id == d.ticket.pk
     # and confirming again is a Conflict that records nothing more
     with pytest.raises(Conflict):
         services.dispute_confirm_proposal(
@@ -163,18 +167,19 @@ def test_a_proposal_that_changed_with_the_ticket_must_be_reviewed_again(arbitrat
     assert (d.verdict, d.reason_code) == ("liable", "broken_promise")
 
 
-def test_a_lapsed_merchant_window_then_a_confirmed_judgment_makes_two_penalties(arbitrator):
+def test_a_lapsed_merchant_window_then_a_confirmed_judgment_makes_one_penalty(arbitrator):
     # given a refused-invoice dispute the merchant never answered
     d = DisputeFactory(opened_at=timezone.now() - timedelta(days=3))
     services.disputes_enforce_deadlines()
     d.refresh_from_db()
     # when the arbitrator confirms the proposal (liable, no reply)
     d = services.dispute_confirm_proposal(dispute=d, by=arbitrator)
-    # then the shop has one no-reply and one lost-dispute penalty for this dispute
+    # then the judgment's reason (no reply) names the penalty the lapse already proposed: the
+    # shop has that one penalty for this dispute, not two (`penalties.rules`)
     kinds = sorted(
         Penalty.objects.for_system().filter(dispute_id=d.pk).values_list("kind", flat=True)
     )
-    assert kinds == ["dispute_liable", "dispute_no_answer"]
+    assert kinds == ["dispute_no_answer"]
 
 
 def test_an_arbitrator_opens_the_queue_and_runs_the_confirm_action(client, arbitrator):
@@ -195,4 +200,4 @@ def test_an_arbitrator_opens_the_queue_and_runs_the_confirm_action(client, arbit
     assert levels == ["error", "success"]
     assert [Dispute.objects.for_system().get(pk=d.pk).state for d in clear] == ["closed", "closed"]
     assert Dispute.objects.for_system().get(pk=unclear.pk).state == "awaiting_platform"
-    assert Penalty.objects.for_system().filter(kind="dispute_liable").count() == 2
+    assert Penalty.objects.for_system().filter(kind="no_reply").count() == 2

@@ -3,6 +3,9 @@ that change nothing."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from core.errors import Conflict
@@ -49,6 +52,20 @@ def _withdraw(d, owner, consumer, arbitrator):
     return services.dispute_withdraw(dispute=d, by=consumer)
 
 
+def _reopen(d, owner, consumer, arbitrator):
+    return services.dispute_reopen(dispute=d, by=consumer)
+
+
+# What a closed dispute needs for `reopened` to be allowed: a settled plan whose promise broke.
+BROKEN_PROMISE = {
+    "outcome": "settled",
+    "plan": "another_date",
+    "plan_date": date(2025, 3, 10),
+    "promise_due_at": datetime(2025, 3, 11, tzinfo=ZoneInfo("Asia/Shanghai")),
+    "promise_state": "broken",
+}
+
+
 # The services people call, by the transition they perform (the two lapses are the job's).
 ACTIONS = {
     "settlement_proposed": _settle,
@@ -57,6 +74,7 @@ ACTIONS = {
     "settlement_rejected": _reject,
     "judged": _judge,
     "withdrawn": _withdraw,
+    "reopened": _reopen,
 }
 CASES = [(state, action) for state in S.values for action in ACTIONS]
 
@@ -65,7 +83,9 @@ def test_the_transitions_are_data_and_every_one_is_reachable():
     targets = {target for _sources, target in Dispute.TRANSITIONS.values()}
     assert targets == {S.AWAITING_CONSUMER, S.AWAITING_PLATFORM, S.CLOSED}
     assert Dispute.TERMINAL_STATE == S.CLOSED
-    assert all(S.CLOSED not in sources for sources, _t in Dispute.TRANSITIONS.values())
+    # closed is terminal but for one step: a settled plan's broken promise, reopened once
+    leaving_closed = [a for a, (sources, _t) in Dispute.TRANSITIONS.items() if S.CLOSED in sources]
+    assert leaving_closed == ["reopened"]
     assert set(ACTIONS) | {"merchant_timed_out", "settlement_deemed_accepted"} == set(
         Dispute.TRANSITIONS
     )
@@ -73,8 +93,8 @@ def test_the_transitions_are_data_and_every_one_is_reachable():
 
 @pytest.mark.parametrize(("state", "action"), CASES)
 def test_each_action_from_each_state(state, action, arbitrator):
-    # given a dispute in `state`
-    d = dispute_in(state)
+    # given a dispute in `state` (closed with a broken promise for reopening)
+    d = dispute_in(state, **(BROKEN_PROMISE if (state, action) == ("closed", "reopened") else {}))
     owner = merchant_of(d.shop)
     sources, target = Dispute.TRANSITIONS[action]
     history = HistoryEntry.objects.for_system().filter(subject="dispute", subject_id=d.pk)

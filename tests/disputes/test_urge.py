@@ -115,9 +115,7 @@ def test_clear_cases_are_judged_at_once_when_the_setting_says_so(settings, recor
     if verdict:
         assert (d.state, d.verdict, d.judged_by, d.outcome) == ("closed", verdict, None, "judged")
         assert d.reason  # a written reason both sides read
-        penalties = (
-            Penalty.objects.for_system().filter(dispute_id=d.pk, kind="dispute_liable").count()
-        )
+        penalties = Penalty.objects.for_system().filter(dispute_id=d.pk, kind="no_reply").count()
         assert penalties == (1 if verdict == "liable" else 0)
     else:
         assert d.state == "awaiting_platform"

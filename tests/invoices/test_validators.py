@@ -13,6 +13,8 @@ from stdnum.cn import ric, uscc
 
 from core.uploads import DetectedFile, detect_upload
 from invoices.validators import (
+    is_legacy_17,
+    looks_like_uscc,
     tax_id_validator,
     uscc_check_char,
     validate_invoice_number,
@@ -157,6 +159,86 @@ def test_other_lengths_are_refused(length):
     assert f"this one has {length}" in message(error)
 
 
+# --- tax ids: 17 characters, a code missing its last character or an old id -------------
+
+LEGACY_17 = "110101900101001" + "23"  # a 15-digit resident id (Dongcheng, born 1990-01-01) + 2
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        SPEC_USCC,  # 9 1: 工商, 企业
+        "91110000600037341L",  # python-stdnum's example
+        with_check("92310115123456789"),  # 个体工商户
+        with_check("12100000400000624"),  # 机构编制, 事业单位, a central-level area code
+        with_check("Y1310115MA1H00000"),
+        with_check("N2440300MA5G00001"),
+    ],
+)
+def test_a_uscc_missing_its_last_character_is_refused_with_the_completed_code(code):
+    # given a valid 18-character code typed without its check character
+    error = refused(validate_tax_id, code[:17])
+    # then it is refused, not taken for a 17-character old id, and the full code is suggested
+    assert error.code == "tax_id_uscc_short"
+    assert (
+        f"looks like a unified social credit code missing its last character (perhaps {code})"
+        in message(error)
+    )
+    # and the same 18 characters are a valid code
+    assert validate_tax_id(code).kind == "uscc"
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (LEGACY_17, "an area code and a birth date"),
+        ("440301851231123" + "45", "Shenzhen Futian, born 1985-12-31"),
+        ("1101081234567ABCD", "not the shape of a code: area 110108 then 1234567ABCD"),
+        ("8231011512345678" + "9", "8 工会 registers no kind 2"),
+        ("9431011512345678" + "9", "9 工商 registers no kind 4"),
+        ("B1310115123456789", "B is no registration authority"),
+        ("9131011512345678" + "A", "an organisation code's check is a digit or X"),
+    ],
+)
+def test_other_17_character_ids_keep_the_old_id_warning(value, why):
+    tax_id = validate_tax_id(value)
+    assert (tax_id.value, tax_id.kind) == (value, "legacy"), why
+    assert "old 17-character taxpayer id" in tax_id.warning
+
+
+def test_an_old_id_that_also_has_the_shape_of_a_code_is_an_old_id():
+    # 11 is Beijing and also 机构编制 / 机关: the birth date decides
+    assert looks_like_uscc(LEGACY_17) and is_legacy_17(LEGACY_17)
+    assert validate_tax_id(LEGACY_17).kind == "legacy"
+
+
+@pytest.mark.parametrize(
+    ("value", "legacy"),
+    [
+        (LEGACY_17, True),
+        ("110101901301001" + "23", False),  # month 13
+        ("110101900230001" + "23", False),  # 30 February
+        ("000000900101001" + "23", False),  # no such area
+        ("11010190010100A" + "23", False),  # not all digits
+    ],
+)
+def test_what_a_genuine_17_character_old_id_is(value, legacy):
+    assert is_legacy_17(value) is legacy
+
+
+def test_shape_of_a_code():
+    assert looks_like_uscc(SPEC_USCC) and looks_like_uscc(SPEC_USCC[:17])
+    assert not looks_like_uscc(SPEC_USCC[:16])
+    assert not looks_like_uscc("9" + SPEC_USCC[2:])  # no kind character
+    assert not looks_like_uscc("91ABCDEF" + SPEC_USCC[8:])  # the area code is 6 digits
+    assert not looks_like_uscc("")
+
+
+def test_an_18_character_code_with_a_wrong_check_is_still_checked_as_one():
+    error = refused(validate_tax_id, SPEC_USCC[:17] + "1")
+    assert error.code == "tax_id_check" and "should be 0, not 1" in message(error)
+
+
 # --- invoice numbers ---------------------------------------------------------------------
 
 
@@ -261,3 +343,22 @@ def test_size_limit(settings):
     error = refused(detect_upload, SimpleUploadedFile("a.pdf", at_limit + b"0"))
     assert error.code == "file_too_large"
     assert "1001" in message(error) and "1000" in message(error)
+
+
+def test_an_area_code_stdnum_lists_without_a_county_is_refused_not_a_crash():
+    # python-stdnum's resident-id check raises KeyError("county") for some area codes
+    with pytest.raises(ValidationError) as refused:
+        validate_tax_id("223646199001017792")
+    assert refused.value.code in {"resident_id_invalid", "tax_id_check"}
+
+
+def test_no_18_digit_string_raises_anything_but_a_validation_error():
+    import random
+
+    rng = random.Random(14)
+    for _ in range(20_000):
+        code = "".join(rng.choice("0123456789") for _ in range(17)) + rng.choice("0123456789X")
+        try:
+            validate_tax_id(code)
+        except ValidationError:
+            pass
