@@ -72,6 +72,7 @@ class PenaltyAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
         "decided_by",
         "decision_note",
     ]
+    ordering = ["-id"]  # newest first by the primary key
     list_filter = ["state", "kind", ShopInputFilter]
     list_select_related = ["shop", "decided_by"]
     search_fields = ["=shop__jd_shop_id", "shop__name"]

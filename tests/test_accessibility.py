@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from tests import axe
 from tests.test_browser import browser, log_in  # noqa: F401 (the browser fixture)
-from tests.test_routes import ARBITRATOR, OWNER, World, X, build_world
+from tests.test_routes import ARBITRATOR, CATEGORY_OP, OWNER, World, X, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,10 +82,23 @@ def arbitrator_pages(w: World) -> list[str]:
     ]
 
 
+def category_pages(w: World) -> list[str]:
+    return [
+        reverse("category-list"),
+        reverse("category-detail", args=[w.category.pk]),  # with the plan form
+        reverse("category-shop", args=[w.category.pk, w.shop.pk]),
+    ]
+
+
 @pytest.mark.parametrize(
     ("role", "pages"),
-    [(X, consumer_pages), (OWNER, merchant_pages), (ARBITRATOR, arbitrator_pages)],
-    ids=["consumer", "merchant", "arbitrator"],
+    [
+        (X, consumer_pages),
+        (OWNER, merchant_pages),
+        (ARBITRATOR, arbitrator_pages),
+        (CATEGORY_OP, category_pages),
+    ],
+    ids=["consumer", "merchant", "arbitrator", "category_operator"],
 )
 def test_every_main_page_passes_axe_on_desktop_and_phone(
     browser,  # noqa: F811

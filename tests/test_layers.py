@@ -16,7 +16,7 @@ from pathlib import Path
 from django.db.migrations.loader import MigrationLoader
 
 ROOT = Path(__file__).resolve().parent.parent
-FLOORS = ["core", "invoices", "tickets", "disputes", "penalties", "notifications"]
+FLOORS = ["core", "invoices", "tickets", "disputes", "penalties", "categories", "notifications"]
 PACKAGES = [*FLOORS, "jdpop", "demo"]
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 

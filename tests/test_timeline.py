@@ -31,7 +31,7 @@ from tickets.services import ticket_reply, ticket_urge
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ("core", "invoices", "tickets", "disputes", "penalties", "notifications")
+APPS = ("core", "invoices", "tickets", "disputes", "penalties", "notifications", "categories")
 CHINA = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=CHINA)
 
@@ -61,6 +61,9 @@ def actions_in_the_code() -> set[str]:
 SAMPLES: dict[str, dict] = {
     "requested": {"state_to": "pending", "data": {"invoice_kind": "e_ordinary", "title": "示例"}},
     "reissue_requested": {"state_to": "pending", "data": {"invoice_kind": "vat_special"}},
+    "category_plan_saved": {
+        "data": {"month": "2026-11", "growth": "0.10", "targets": {"1": "9.00"}}
+    },
     "exchange_requested": {
         "data": {"reason": "wrong_title", "note": "抬头写错", "invoice_number": "2611"}
     },
@@ -71,6 +74,11 @@ SAMPLES: dict[str, dict] = {
     },
     "refused": {"state_from": "pending", "state_to": "refused", "data": {"reason": "已退款"}},
     "cancelled": {"state_from": "pending", "state_to": "cancelled"},
+    "cancelled_with_order": {
+        "state_from": "pending",
+        "state_to": "cancelled",
+        "data": {"order_state": "returned"},
+    },
     "replaced": {"data": {"by_request": 9, "invoice_number": "2612"}},
     "ticket_opened": {"subject": "ticket", "state_to": "awaiting_reply", "data": {"via": "job"}},
     "ticket_urged": {"subject": "ticket", "data": {"urge_count": 2}},
@@ -95,6 +103,12 @@ SAMPLES: dict[str, dict] = {
         "state_from": "awaiting_reply",
         "state_to": "breached",
         "data": {"reply_due_at": "2026-11-29T01:00:00+00:00"},
+    },
+    "ticket_closed": {
+        "subject": "ticket",
+        "state_from": "awaiting_reply",
+        "state_to": "closed",
+        "data": {"promise_withdrawn": False},
     },
     "promise_broken": {
         "subject": "ticket",
@@ -151,6 +165,24 @@ SAMPLES: dict[str, dict] = {
     "settlement_deemed_accepted": {"subject": "dispute", "data": {}},
     "settlement_rejected": {"subject": "dispute", "data": {"plan": "cannot_issue", "note": "不"}},
     "withdrawn": {"subject": "dispute", "data": {"note": ""}},
+    "plan_promise_kept": {
+        "subject": "dispute",
+        "state_from": "pending",
+        "state_to": "kept",
+        "data": {"plan_date": "2026-12-03", "promise_due_at": "2026-12-03T16:00:00+00:00"},
+    },
+    "plan_promise_broken": {
+        "subject": "dispute",
+        "state_from": "pending",
+        "state_to": "broken",
+        "data": {"plan_date": "2026-12-03", "promise_due_at": "2026-12-03T16:00:00+00:00"},
+    },
+    "reopened": {
+        "subject": "dispute",
+        "state_from": "closed",
+        "state_to": "awaiting_platform",
+        "data": {"plan_date": "2026-12-03", "proposal": ["liable", "broken_promise"]},
+    },
     "evidence_submitted": {
         "subject": "dispute",
         "data": {"party": "merchant", "evidence_ids": [1]},

@@ -1,4 +1,6 @@
-"""Spec 8: the shop scorecard, per shop and China month, ranked into 重点 / A / B / 普通."""
+"""Spec 8: the shop scorecard, per shop and China month: a compliance grade (needs attention /
+fair / good / not rated, never the category tiers' 重点 / A / B / 普通), penalties by kind, the
+shops to watch first."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from core.roles import ARBITRATOR_GROUP
 from disputes.models import Dispute
 from invoices.models import InvoiceRequest
 from penalties.models import Penalty
-from penalties.scorecard import Tier, scorecard
+from penalties.scorecard import Grade, penalty_kinds, scorecard
 from tests.factories import InvoiceRequestFactory, ShopFactory, UserFactory, merchant_of
 from tickets.models import UrgeTicket
 
@@ -54,8 +56,10 @@ def issued(shop: Shop, *, requested_at: datetime, hours: float) -> InvoiceReques
     )
 
 
-def penalty(shop: Shop, state: str = "confirmed", *, at: datetime = MID_NOVEMBER) -> Penalty:
-    return Penalty.objects.create(shop=shop, kind="no_reply", state=state, at=at)
+def penalty(
+    shop: Shop, state: str = "confirmed", *, at: datetime = MID_NOVEMBER, kind: str = "no_reply"
+) -> Penalty:
+    return Penalty.objects.create(shop=shop, kind=kind, state=state, at=at)
 
 
 def dispute(shop: Shop, *, opened_at: datetime = MID_NOVEMBER, verdict: str = "") -> Dispute:
@@ -108,7 +112,7 @@ def test_a_shop_without_decided_tickets_has_no_share():
     ticket(shop, "")
     row = row_of(shop)
     assert row.on_time_share is None
-    assert row.tier == Tier.NORMAL
+    assert row.grade == Grade.UNRATED
 
 
 @pytest.mark.parametrize(
@@ -195,27 +199,29 @@ def test_disputes_opened_in_the_month_and_lost_when_judged_liable():
     row = row_of(shop)
     assert row.disputes_opened == 3
     assert row.disputes_lost == 2
-    assert row.tier == Tier.KEY
+    assert row.grade == Grade.ATTENTION
     assert row_of(shop, date(2026, 10, 1)).disputes_lost == 0
 
 
 @pytest.mark.parametrize(
-    ("on_time", "late", "penalties", "lost", "tier"),
+    ("on_time", "late", "penalties", "lost", "grade"),
     [
-        (1, 0, 0, 0, Tier.A),
-        (49, 1, 0, 0, Tier.A),  # 98 %
-        (1, 0, 1, 0, Tier.B),  # perfect, but penalised
-        (48, 2, 0, 0, Tier.B),  # 96 %
-        (9, 1, 0, 0, Tier.B),  # 90 %
-        (17, 2, 0, 0, Tier.NORMAL),  # 89.5 %
-        (4, 1, 2, 0, Tier.NORMAL),  # 80 % is not under 80 %
-        (3, 1, 0, 0, Tier.KEY),  # 75 %
-        (1, 0, 3, 0, Tier.KEY),
-        (1, 0, 0, 1, Tier.KEY),
-        (0, 0, 1, 0, Tier.NORMAL),  # no ticket: A and B are not earned
+        (1, 0, 0, 0, Grade.GOOD),
+        (49, 1, 0, 0, Grade.GOOD),  # 98 %
+        (48, 1, 0, 0, Grade.FAIR),  # 97.96 %: just under 98 %
+        (1, 0, 1, 0, Grade.FAIR),  # perfect, but penalised
+        (9, 1, 0, 0, Grade.FAIR),  # 90 %
+        (4, 1, 2, 0, Grade.FAIR),  # 80 % is not under 80 %
+        (15, 4, 0, 0, Grade.ATTENTION),  # 78.9 %
+        (3, 1, 0, 0, Grade.ATTENTION),  # 75 %
+        (1, 0, 2, 0, Grade.FAIR),  # 2 penalties
+        (1, 0, 3, 0, Grade.ATTENTION),  # 3 penalties
+        (1, 0, 0, 1, Grade.ATTENTION),  # a dispute lost
+        (0, 0, 1, 0, Grade.FAIR),  # no ticket, but a penalty: not good, not unrated
+        (0, 0, 3, 0, Grade.ATTENTION),
     ],
 )
-def test_tiers(on_time, late, penalties, lost, tier):
+def test_grades(on_time, late, penalties, lost, grade):
     shop = ShopFactory()
     for sla in ["met"] * on_time + ["late"] * late:
         ticket(shop, sla)
@@ -224,28 +230,98 @@ def test_tiers(on_time, late, penalties, lost, tier):
     for _ in range(lost):
         dispute(shop, verdict="liable")
 
-    assert row_of(shop).tier == tier
+    assert row_of(shop).grade == grade
 
 
-def test_ranked_by_tier_then_on_time_share():
-    shops = {name: ShopFactory(name=name) for name in ["key", "a", "b90", "b95", "normal"]}
+def test_nothing_to_grade_is_not_rated():
+    # given a shop whose month has only invoices and a dispute still open
+    shop = ShopFactory()
+    issued(shop, requested_at=MID_NOVEMBER, hours=2)
+    dispute(shop)
+    assert row_of(shop).grade == Grade.UNRATED
+
+
+def test_the_grade_never_uses_the_category_tiers_words():
+    # 重点 / A / B / 普通 are the category tiers by sales (spec 13): 重点 are the top sellers
+    assert not {"key", "a", "b", "normal"} & set(Grade.values)
+    for label in map(str, Grade.labels):
+        assert "重点" not in label and "普通" not in label and "key" not in label
+
+
+def test_the_shops_to_watch_come_first():
+    # given shops of every grade; within a grade the riskiest first: disputes lost, then
+    # penalties (most first), then the on-time share (worst first); not rated last
+    names = ["lost", "late", "p3", "fair85", "fair90", "fair_pen", "good98", "good100", "unrated"]
+    shops = {name: ShopFactory(name=name) for name in names}
     for name, slas in {
-        "key": ["late"],
-        "a": ["met"],
-        "b90": ["met"] * 9 + ["late"],
-        "b95": ["met"] * 19 + ["late"],
-        "normal": ["met"] * 17 + ["late"] * 3,
+        "lost": ["met"],
+        "late": ["late"],
+        "p3": ["met"],
+        "fair85": ["met"] * 17 + ["late"] * 3,
+        "fair90": ["met"] * 9 + ["late"],
+        "fair_pen": ["met"],
+        "good98": ["met"] * 49 + ["late"],
+        "good100": ["met"],
+        "unrated": [""],
     }.items():
         for sla in slas:
             ticket(shops[name], sla)
+    dispute(shops["lost"], verdict="liable")
+    for _ in range(3):
+        penalty(shops["p3"])
+    penalty(shops["fair_pen"])
 
     assert [row.shop_name for row in scorecard(month=NOVEMBER)] == [
-        "key",
-        "a",
-        "b95",
-        "b90",
-        "normal",
+        "lost",
+        "p3",
+        "late",
+        "fair_pen",
+        "fair85",
+        "fair90",
+        "good98",
+        "good100",
+        "unrated",
     ]
+
+
+def test_penalties_by_kind_in_the_same_row():
+    # given penalties of three kinds, one of them waived, and one of another month
+    shop = ShopFactory()
+    penalty(shop, kind="no_reply")
+    penalty(shop, "proposed", kind="no_reply")
+    penalty(shop, kind="false_reply")
+    penalty(shop, "waived", kind="false_reply")
+    penalty(shop, kind="broken_promise")
+    penalty(shop, kind="dispute_liable", at=datetime(2026, 10, 31, 23, 59, 59, tzinfo=CN))
+
+    row = row_of(shop)
+    by_kind = row.penalties_by_kind
+    assert by_kind["no_reply"] == 2
+    assert by_kind["false_reply"] == 1  # 乱填, the waived one not counted
+    assert by_kind["broken_promise"] == 1
+    assert by_kind["dispute_liable"] == 0  # October's
+    assert sum(by_kind.values()) == row.penalties == 4
+    assert [(kind.value, n) for kind, n in row.penalty_counts] == [
+        ("no_reply", 2),
+        ("broken_promise", 1),
+        ("false_reply", 1),
+    ]
+    assert row_of(shop, date(2026, 10, 1)).penalties_by_kind["dispute_liable"] == 1
+
+
+def test_every_penalty_kind_has_its_column_in_the_models_order():
+    # the columns come from Penalty.Kind when the query runs: a new kind gets its own
+    shop = ShopFactory()
+    for kind in Penalty.Kind:
+        penalty(shop, kind=kind)
+    row = row_of(shop)
+    assert list(row.penalties_by_kind) == list(Penalty.Kind.values)
+    assert list(row.penalties_by_kind.values()) == [1] * len(Penalty.Kind)
+    assert penalty_kinds() == list(Penalty.Kind)
+    # a shop without penalties has every kind at 0
+    quiet = ShopFactory()
+    ticket(quiet)
+    assert set(row_of(quiet).penalties_by_kind.values()) == {0}
 
 
 def test_shop_ids_limit_the_card():
@@ -288,6 +364,31 @@ def test_the_admin_page_shows_the_month_for_an_arbitrator(client):
     assert response.context["month"] == NOVEMBER
     assert [row.shop_id for row in response.context["page"].object_list] == [shop.pk]
     assert "准时旗舰店" in response.content.decode()
+
+
+def test_the_admin_page_shows_the_grade_and_penalties_by_kind(client):
+    # given a shop that lost a dispute and was penalised for 乱填 twice and 不填 once
+    shop = ShopFactory(name="乱填旗舰店")
+    ticket(shop, "met")
+    dispute(shop, verdict="liable")
+    penalty(shop, kind="false_reply")
+    penalty(shop, kind="false_reply", at=MID_NOVEMBER + timedelta(hours=1))
+    penalty(shop, kind="no_reply")
+    client.force_login(arbitrator())
+
+    response = client.get("/admin/scorecard/", {"month": "2026-11"})
+
+    page = response.content.decode()
+    assert 'data-grade="attention"' in page
+    # one column per kind, headed and filled in Penalty.Kind's order
+    for kind in Penalty.Kind:
+        assert f'<th scope="col" data-kind="{kind.value}">' in page
+    assert '<td data-kind="false_reply">2</td>' in page
+    assert '<td data-kind="no_reply">1</td>' in page
+    assert '<td data-kind="broken_promise">0</td>' in page
+    assert dict((kind.value, n) for kind, n in response.context["kinds"])["false_reply"] == 2
+    # the category tiers' words are not the scorecard's
+    assert "key watch" not in page and "重点 key" not in page
 
 
 def test_the_admin_index_links_to_the_scorecard(client):
