@@ -8,11 +8,12 @@ from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db.models import Subquery
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q, Subquery
 from django.utils.translation import gettext as _
 from drf_spectacular.authentication import BasicScheme
 from rest_framework import authentication, pagination, parsers, serializers
-from rest_framework.exceptions import AuthenticationFailed, ParseError
+from rest_framework.exceptions import AuthenticationFailed, NotFound, ParseError
 from rest_framework.request import Request
 from rest_framework.serializers import Serializer
 
@@ -103,6 +104,55 @@ class CursorPagination(pagination.CursorPagination):
     def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
         return tuple(getattr(view, "cursor_ordering", self.ordering))
 
+    # DRF's cursor holds the first ordering field alone, plus an offset among rows that share it;
+    # going back ("previous") over a run of equal values (a batch of tickets opened at one
+    # instant share their deadline) then lands on an empty page. Our cursor holds the whole key,
+    # "value|pk", so that no two rows share a position and the offset is always 0.
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        return super().paginate_queryset(_Keyset(queryset), request, view)
+
+    def _get_position_from_instance(self, instance: Any, ordering: tuple[str, ...]) -> str:
+        first = super()._get_position_from_instance(instance, ordering)
+        if len(ordering) < 2:
+            return first
+        return f"{first}{_KEY_SEP}{instance['pk'] if isinstance(instance, dict) else instance.pk}"
+
+
+_KEY_SEP = "|"
+
+
+class _Keyset:
+    """A queryset whose cursor filter compares the whole key: `(value, pk) > (v, p)` as
+    `value > v OR (value = v AND pk > p)` (the orderings end with the key, in the same
+    direction as their first field). A forged position is the cursor's usual 404."""
+
+    def __init__(self, queryset: Any) -> None:
+        self.queryset = queryset
+        self.model = getattr(queryset, "model", None) or queryset.queryset.model
+
+    def order_by(self, *fields: str) -> _Keyset:
+        return _Keyset(self.queryset.order_by(*fields))
+
+    def filter(self, *conditions: Any, **lookups: Any) -> _Keyset:
+        if conditions or len(lookups) != 1:
+            return _Keyset(self.queryset.filter(*conditions, **lookups))
+        ((lookup, position),) = lookups.items()
+        value, sep, pk = str(position).rpartition(_KEY_SEP)
+        attr, op = lookup.rsplit("__", 1)
+        try:
+            if not sep:
+                raise ValueError(position)
+            value = self.model._meta.get_field(attr).to_python(value)
+            pk = self.model._meta.pk.to_python(pk)
+        except (DjangoValidationError, ValueError, LookupError) as e:
+            raise NotFound(pagination.CursorPagination.invalid_cursor_message) from e
+        after = Q(**{f"{attr}__{op}": value}) | Q(**{attr: value, f"pk__{op}": pk})
+        return _Keyset(self.queryset.filter(after))
+
+    def __getitem__(self, window: slice) -> Any:
+        return self.queryset[window]
+
 
 class KeysFirstCursorPagination(CursorPagination):
     """The cursor, read by a deferred join (as `core.pages.BoundedPaginator` reads a page):
@@ -125,8 +175,8 @@ class _KeysFirst:
     def order_by(self, *fields: str) -> _KeysFirst:
         return _KeysFirst(self.queryset.order_by(*fields))
 
-    def filter(self, **lookups: Any) -> _KeysFirst:
-        return _KeysFirst(self.queryset.filter(**lookups))
+    def filter(self, *conditions: Any, **lookups: Any) -> _KeysFirst:
+        return _KeysFirst(self.queryset.filter(*conditions, **lookups))
 
     def __getitem__(self, window: slice) -> Any:
         keys = self.queryset.values("pk")[window]

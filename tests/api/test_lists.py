@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from core.tokens import token_create
@@ -125,3 +126,35 @@ def test_lists_filter_by_state_dates_and_shop(client, world):
     opened = client.get("/api/v1/merchant/disputes/", {"open": "true", "kind": "refused"})
     assert len(opened.json()["results"]) == 2
     assert client.get("/api/v1/merchant/disputes/", {"open": "false"}).json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/merchant/tickets/", "/api/v1/merchant/invoice-requests/"]
+)
+def test_next_then_previous_comes_back_to_the_same_page_when_many_share_a_deadline(
+    client, world, path
+):
+    # the job opens a batch of tickets at one instant: they share their reply deadline
+    with time_machine.travel(timezone.now(), tick=False):
+        world["add"](7)
+    client.force_login(world["owner"])
+    first = client.get(path, {"page_size": 3}).json()
+    second = client.get(first["next"]).json()
+    back = client.get(second["previous"]).json()
+    ids = [row["id"] for row in first["results"]]
+    assert len(ids) == 3 and [row["id"] for row in back["results"]] == ids
+    seen = ids + [row["id"] for row in second["results"]]
+    assert len(set(seen)) == 6
+
+
+@pytest.mark.parametrize("position", ["2026-11-30|x", "not a time|7", "no separator", "|"])
+def test_a_forged_cursor_is_a_404_not_a_server_error(client, world, position):
+    from base64 import b64encode
+    from urllib.parse import urlencode
+
+    world["add"](1)
+    client.force_login(world["owner"])
+    cursor = b64encode(urlencode({"p": position}).encode()).decode()
+    response = client.get("/api/v1/merchant/tickets/", {"cursor": cursor})
+    assert response.status_code == 404
+    assert response.json()["code"]
