@@ -90,9 +90,9 @@ def build(requests: int, overdue: int, shops: int) -> None:
             [flow_since, consumers],
         )
         _sql(
-            "INSERT INTO invoices_order (number, amount, state, created_at, completed_at, "
-            "consumer_id, shop_id) "
-            "SELECT 'BO' || lpad(g::text, 10, '0'), 99.00, 'completed', %(t)s, %(t)s, "
+            "INSERT INTO invoices_order (number, amount, returned_amount, state, created_at, "
+            "completed_at, consumer_id, shop_id) "
+            "SELECT 'BO' || lpad(g::text, 10, '0'), 99.00, 0, 'completed', %(t)s, %(t)s, "
             "1 + g %% %(c)s, 1 + g %% %(s)s FROM generate_series(1, %(n)s) g",
             {"t": NOW - timedelta(days=40), "c": consumers, "s": shops, "n": requests},
         )
@@ -136,12 +136,118 @@ def build(requests: int, overdue: int, shops: int) -> None:
 
 
 def reset_tickets() -> None:
-    """Empty the ticket side."""
+    """Empty the ticket side, and clear the requests' "ticket opened" marks."""
     _truncate(
         "core_historyentry, penalties_penalty, tickets_ticketreply, core_outboxmessage, "
         "tickets_urgeticket"
     )
+    _sql(
+        "UPDATE invoices_invoicerequest SET ticket_opened_at = NULL "
+        "WHERE ticket_opened_at IS NOT NULL"
+    )
     _sql("VACUUM ANALYZE tickets_urgeticket")
+    _sql("VACUUM ANALYZE invoices_invoicerequest")
+
+
+# --- the rows the scale bench (bench/scale_bench.py) and this one print ----------------------
+
+
+def idle_runs(now: datetime, *, repeat: int = 5) -> dict[str, float]:
+    """Milliseconds of each beat job's run with nothing to do at `now` (the best of `repeat`),
+    on whatever database is connected: the opening job must not read the requests that already
+    have a ticket, however many there are."""
+    later = now + settings.JDPOP_REPLY_WINDOW + timedelta(seconds=1)
+    runs = {
+        "open_overdue_tickets": lambda: jobs.open_overdue_tickets(now=now),
+        "flag_missed_replies": lambda: jobs.flag_missed_replies(now=later),
+        "flag_broken_promises": lambda: jobs.flag_broken_promises(now=later),
+    }
+    out = {}
+    for name, run in runs.items():
+        run()  # the run that does the work, if any
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - started)
+        out[name] = round(best * 1000, 1)
+    return out
+
+
+def opening_rate(now: datetime, *, batch_size: int = 5000) -> dict[str, Any]:
+    """Open every ticket due at `now`: tickets a second, beside the bare insert of the same
+    rows into the same schema (the same INSERT statements from ids chosen beforehand, without
+    claiming, marking or the job's loop), the ceiling the job is compared with. Leaves the
+    tickets open (the bare insert's are rolled back)."""
+    from tickets.services import opening
+
+    due = list(
+        InvoiceRequest.objects.for_system()
+        .filter(state="pending", overdue_at__lt=now, ticket_opened_at__isnull=True)
+        .filter(shop__new_flow_since__isnull=False)
+        .order_by("overdue_at", "pk")
+        .values_list("pk", flat=True)
+    )
+    if not due:
+        return {"due": 0}
+
+    class Rollback(Exception):
+        pass
+
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            for i in range(0, len(due), batch_size):
+                with transaction.atomic():
+                    made = opening._insert_tickets(due[i : i + batch_size], now=now, via="job")
+                    opening._record_opened(made, now=now, via="job", by_id=None)
+            bare_seconds = time.perf_counter() - started
+            raise Rollback
+    except Rollback:
+        pass
+    started = time.perf_counter()
+    result = jobs.open_overdue_tickets(now=now, batch_size=batch_size, budget_seconds=3600)
+    job_seconds = time.perf_counter() - started
+    bare, job = len(due) / bare_seconds, result["opened"] / job_seconds
+    return {
+        "due": len(due),
+        "opened": result["opened"],
+        "bare_per_s": round(bare),
+        "job_per_s": round(job),
+        "ratio": round(job / bare, 2),
+    }
+
+
+def _worker(task: str, now: datetime, batch_size: int) -> dict:
+    from django.db import connections
+
+    connections.close_all()  # a connection of its own
+    run = jobs.open_overdue_tickets if task == "open" else jobs.flag_missed_replies
+    return run(now=now, batch_size=batch_size, budget_seconds=3600)
+
+
+def workers(task: str, processes: int, now: datetime, *, batch_size: int = 5000) -> dict:
+    """Run `task` ("open" or "flag") in `processes` worker processes at once, sharing one
+    backlog (each batch claims its rows with SKIP LOCKED): rows a second, all together."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # never share the parent's connection with the children
+    context = multiprocessing.get_context("fork")
+    started = time.perf_counter()
+    with context.Pool(processes) as pool:
+        results = pool.starmap(_worker, [(task, now, batch_size)] * processes)
+    seconds = time.perf_counter() - started
+    key = "opened" if task == "open" else "flagged"
+    done = sum(r[key] for r in results)
+    return {
+        "processes": processes,
+        "rows": done,
+        "seconds": round(seconds, 2),
+        "per_s": round(done / seconds),
+        "each": [r[key] for r in results],
+    }
 
 
 def measure(fn: Callable[[], dict]) -> dict:
@@ -200,6 +306,12 @@ def main() -> None:
     parser.add_argument("--shops", type=int, default=200)
     parser.add_argument("--naive-sample", type=int, default=3_000)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument(
+        "--workers", default="1,2,4", help="worker process counts to compare (default 1,2,4)"
+    )
+    parser.add_argument(
+        "--skip-memory", action="store_true", help="skip the memory-growth runs (3 openings)"
+    )
     args = parser.parse_args()
 
     if connection.vendor != "postgresql":
@@ -214,7 +326,7 @@ def main() -> None:
 
     # Memory as the backlog grows: open a quarter, a half and all of it (fresh each time).
     growth = []
-    for share in (4, 2, 1):
+    for share in () if args.skip_memory else (4, 2, 1):
         reset_tickets()
         cutoff = NOW - timedelta(days=20) + timedelta(days=20) / share
         m = measure(lambda c=cutoff: jobs.open_overdue_tickets(now=c, **big))
@@ -253,6 +365,22 @@ def main() -> None:
     idle_promises = measure(lambda: jobs.flag_broken_promises(now=later, **big))
     out["promises_idle_ms"] = round(idle_promises["seconds"] * 1000, 1)
 
+    # The job beside the bare insert of the same rows; one 100,000-row batch on an empty table.
+    reset_tickets()
+    out["opening_rate"] = opening_rate(NOW)
+    out["idle_after_opening_ms"] = idle_runs(NOW)
+    reset_tickets()
+    one = measure(lambda: jobs.open_overdue_tickets(now=NOW, batch_size=100_000))
+    out["one_batch_100k_s"] = round(one["seconds"], 2)
+
+    # Many workers, one backlog.
+    out["workers"] = {"open": [], "flag": []}
+    for n in [int(w) for w in args.workers.split(",")]:
+        reset_tickets()
+        out["workers"]["open"].append(workers("open", n, NOW))
+        _sql("VACUUM ANALYZE tickets_urgeticket")
+        out["workers"]["flag"].append(workers("flag", n, later))
+
     reset_tickets()
     naive = measure(lambda: naive_open(args.naive_sample, NOW))
     naive_rate = naive["result"] / naive["seconds"]
@@ -285,6 +413,17 @@ def main() -> None:
     for g in growth:
         label = "  peak memory, backlog " + format(g["opened"] or 0, ",")
         print(f"{label:<34}{g['peak_mib']:>12} MiB")
+    rate = out["opening_rate"]
+    print(f"{'bare insert, same rows and schema':<34}{rate['bare_per_s']:>12,} /s")
+    print(f"{'opening job':<34}{rate['job_per_s']:>12,} /s")
+    print(f"{'  job / bare insert':<34}{rate['ratio']:>16}  >= 0.8")
+    print(f"{'one 100k batch, empty table':<34}{out['one_batch_100k_s']:>14} s")
+    for name, ms in out["idle_after_opening_ms"].items():
+        print(f"{'  idle ' + name:<34}{ms:>13} ms  < 50 ms")
+    for task in ("open", "flag"):
+        for w in out["workers"][task]:
+            label = f"{task}, {w['processes']} worker process(es)"
+            print(f"{label:<34}{w['per_s']:>12,} /s  ({w['seconds']} s, {w['each']})")
     print(json.dumps(out, ensure_ascii=False))
 
 

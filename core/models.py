@@ -3,6 +3,8 @@ history every app writes, the record of job runs, and the outbox of messages to 
 
 from __future__ import annotations
 
+from typing import Any, Self
+
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
@@ -142,6 +144,7 @@ class HistoryEntry(AppendOnlyModel):
         TICKET = "ticket", _("urge ticket")
         DISPUTE = "dispute", _("dispute")
         SHOP = "shop", _("shop")
+        CATEGORY = "category", _("category")
 
     request_id = models.BigIntegerField(_("invoice request"), null=True, blank=True)
     subject = models.CharField(_("subject"), max_length=16, choices=Subject.choices)
@@ -154,6 +157,7 @@ class HistoryEntry(AppendOnlyModel):
         related_name="+",
         verbose_name=_("by"),
         help_text=_("empty when the system did it"),
+        db_index=False,  # history_actor_idx: the jobs' rows (no actor) stay out of it
     )
     action = models.CharField(_("action"), max_length=40)
     state_from = models.CharField(_("state before"), max_length=24, blank=True)
@@ -167,10 +171,16 @@ class HistoryEntry(AppendOnlyModel):
         verbose_name = _("history entry")
         verbose_name_plural = _("history")
         ordering = ["at", "id"]
-        indexes = [models.Index(fields=["request_id", "at"], name="history_request_idx")]
+        indexes = [
+            models.Index(fields=["request_id", "at"], name="history_request_idx"),
+            # Only for a user's rows (a user's deletion checks PROTECT with it).
+            models.Index(
+                fields=["actor"], name="history_actor_idx", condition=Q(actor__isnull=False)
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(subject="shop") | Q(request_id__isnull=False),
+                condition=Q(subject__in=["shop", "category"]) | Q(request_id__isnull=False),
                 name="history_about_a_request",
             )
         ]
@@ -238,6 +248,80 @@ class OutboxMessage(models.Model):
         indexes = [
             models.Index(fields=["id"], name="outbox_unsent_idx", condition=Q(sent_at__isnull=True))
         ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ApiTokenQuerySet(ScopedQuerySet):
+    shop_path = None  # a token is its user's own
+    consumer_path = "user"
+
+    def for_user(self, user: Any) -> Self:
+        """The tokens of `user` (merchant staff, consumer or service account alike)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(user=user)._with_scope("user")
+
+    def live(self) -> Self:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A bearer token for the API (issue 12). Only the SHA-256 of the token is stored: the token
+    itself is shown once, when it is made; `prefix` (its first characters) names it in lists."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name=_("user"),
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16)
+    key_hash = models.CharField(_("hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at", "-id"], name="apitoken_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class IdempotencyKey(models.Model):
+    """One `Idempotency-Key` of one user (issue 12): the first request with it inserts the row
+    (in progress) in a transaction of its own, the unique constraint keeping out any second
+    one; its response is stored and replayed to a repeat with the same body for 24 hours."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("in progress")
+        DONE = "done", _("done")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("user")
+    )
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(_("fingerprint"), max_length=64)
+    state = models.CharField(_("state"), max_length=12, choices=State.choices)
+    status_code = models.PositiveSmallIntegerField(_("status"), null=True, blank=True)
+    body = models.JSONField(_("body"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_user_key_uniq")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
 
     def __str__(self) -> str:
         return self.key

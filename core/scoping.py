@@ -23,6 +23,7 @@ from typing import Any, Self
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
+from django.db.models import F, Lookup, Subquery
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -32,6 +33,36 @@ SYSTEM, PREFETCH, RELATED, EMPTY = "system", "prefetch", "related", "empty"
 
 class UnscopedQuery(RuntimeError):
     """A query of a scoped model was evaluated without saying whose view it is."""
+
+
+class AnyOfSubquery(Lookup):
+    """`lhs = ANY(ARRAY(subquery))` on PostgreSQL, `lhs IN (subquery)` elsewhere.
+
+    The merchant scope's shape (issue 14). With `shop_id IN (SELECT shop_id FROM membership
+    ...)` the planner makes a semi-join whose size rests on the membership table's statistics
+    (issue 14 saw it expect 416,682 rows of one shop's 5,086 and count them with a parallel
+    sequential scan). `ANY(ARRAY(...))` runs the subquery first, once (an InitPlan over the
+    membership's unique index), and the outer query becomes an index condition on `shop_id`
+    estimated like a short list of shops whatever the statistics: index scans at any size
+    (`tests/test_scale.py` EXPLAINs it)."""
+
+    lookup_name = "any_of_subquery"
+    prepare_rhs = False
+
+    def _sides(self, compiler: Any, connection: Any) -> tuple[str, str, list]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        if not rhs.startswith("("):
+            rhs = f"({rhs})"
+        return lhs, rhs, [*lhs_params, *rhs_params]
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list]:
+        lhs, rhs, params = self._sides(compiler, connection)
+        return f"{lhs} IN {rhs}", params
+
+    def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list]:
+        lhs, rhs, params = self._sides(compiler, connection)
+        return f"{lhs} = ANY(ARRAY{rhs})", params
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -81,8 +112,8 @@ class ScopedQuerySet(models.QuerySet):
         memberships = ShopMembership.objects.for_system().filter(user=user)
         if roles:
             memberships = memberships.filter(role__in=roles)
-        shop_ids = memberships.values("shop_id")
-        return self.filter(**{f"{self.shop_path}__in": shop_ids})._with_scope(MERCHANT)
+        shop_ids = Subquery(memberships.values("shop_id"))
+        return self.filter(AnyOfSubquery(F(self.shop_path), shop_ids))._with_scope(MERCHANT)
 
     def for_consumer(self, user: User) -> Self:
         """Objects that belong to consumer `user`."""

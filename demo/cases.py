@@ -165,8 +165,11 @@ class CaseMaker:
             "reissue_of": reissue_of,
             "state": str(state),
             "requested_at": requested_at,
+            # Its order completed before it was asked for (see `case`): the request decides.
             "overdue_at": overdue_at_for(
-                requested_at=requested_at, flow_since=self._flow_since[shop]
+                requested_at=requested_at,
+                flow_since=self._flow_since[shop],
+                completed_at=requested_at,
             ),
             "issued_at": None,
             "invoice_code": "",
@@ -317,14 +320,17 @@ def iter_cases(
     requests: int,
     now: datetime,
     invoice_file: str = DEMO_INVOICE_PATH,
+    bulk: bool = True,
+    maker: CaseMaker | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the demo orders, each {"order": {...}, "requests": [{..., "history": [...]}]},
     until `requests` invoice requests have been yielded. Pure: same arguments, same rows.
 
     Shops and consumers are referred to by index (consumer 0 is the demo login `consumer`);
-    a re-issue's `reissue_of` is the index of the refused request in the same case.
+    a re-issue's `reissue_of` is the index of the refused request in the same case. With
+    `bulk` false, only the demo consumer's cases (the rest is made in SQL, `demo.bulk`).
     """
-    make = CaseMaker(seed, shops, now, invoice_file)
+    make = maker or CaseMaker(seed, shops, now, invoice_file)
     rng = make.rng
     left = requests
     # The demo consumer first: every state, overdue requests, and orders left to request on.
@@ -349,6 +355,8 @@ def iter_cases(
         (20, "shipped"),
     ):
         yield make.bare_order(consumer=0, shop=0, state=state, age=timedelta(hours=age_hours))
+    if not bulk:
+        return
 
     n_shops = len(shops)
     while left > 0:

@@ -41,6 +41,17 @@ def _copy_converter(model_field: models.Field) -> Callable[[Any], str]:
     return lambda v: "\\N" if v is None else str(v)
 
 
+def _fill_defaults(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+    """Give the columns the generator does not know of (a field added since) their default."""
+    missing = [f for f in model._meta.concrete_fields if f.attname not in rows[0]]
+    for f in missing:
+        if not (f.has_default() or f.null):
+            raise KeyError(f"{model.__name__}.{f.attname}: no value and no default")
+        default = f.get_default()
+        for row in rows:
+            row[f.attname] = default
+
+
 class Writer:
     """Inserts complete rows whose ids are chosen here, in Python.
 
@@ -120,6 +131,7 @@ class Writer:
                 [(f.attname, _copy_converter(f)) for f in fields],
             )
         sql, columns = self._sql[model]
+        _fill_defaults(model, rows)
         buf = io.StringIO()
         buf.write("".join(["\t".join([c(row[n]) for n, c in columns]) + "\n" for row in rows]))
         buf.seek(0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
@@ -30,7 +30,8 @@ from core.models import HistoryEntry, Shop, ShopMembership
 from core.roles import ARBITRATOR_GROUP
 from invoices.models import InvoiceRequest, Order, ShopFlowChange
 
-from .cases import iter_cases
+from .bulk import bulk_generate
+from .cases import CaseMaker, iter_cases
 from .loader import Writer
 from .people import consumer_rows, person_name, shop_rows
 from .words import (
@@ -106,6 +107,10 @@ def _user_row(user_id: int, row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# From this many requests on PostgreSQL, the bulk of the data is made in SQL (`demo.bulk`).
+SQL_FROM = 20_000
+
+
 def seed_demo(
     *,
     seed: int = 1,
@@ -115,13 +120,20 @@ def seed_demo(
     now: datetime | None = None,
     progress: bool = True,
     passwords: dict[str, str] | None = None,
+    in_sql: bool | None = None,
 ) -> SeedSummary:
     """Create the demo logins, shops, consumers, orders, invoice requests and their history.
 
-    The demo logins share DEMO_PASSWORD, or each has its own from `passwords` (by login)."""
+    The demo logins share DEMO_PASSWORD, or each has its own from `passwords` (by login).
+    `in_sql`: make all but the demo consumer's cases in the database (`demo.bulk`; PostgreSQL
+    only); by default from SQL_FROM requests on PostgreSQL."""
     if shops < 1 or requests < 0 or batch_size < 1:
         raise ValueError("need at least one shop, a non-negative request count and a batch size")
     started = time.monotonic()
+    if in_sql is None:
+        in_sql = connection.vendor == "postgresql" and requests >= SQL_FROM
+    if in_sql and connection.vendor != "postgresql":
+        raise ValueError("the SQL generator runs on PostgreSQL only")
     base = demo_base_time(now)
     User = get_user_model()
     summary = SeedSummary(password=DEMO_PASSWORD if passwords is None else "(one each, below)")
@@ -197,6 +209,7 @@ def seed_demo(
                 if shop.new_flow_since is not None
             ]
         )
+        _seed_categories(shop_objs, login, passwords)
         summary.shops = len(shop_objs)
         shop_ids = [s.pk for s in shop_objs]
         owner_ids = [u.pk for u in owners]
@@ -205,16 +218,18 @@ def seed_demo(
         try:
             # The bulk consumers.
             consumer_ids = [consumer.pk]
-            for chunk in _batched(
-                consumer_rows(seed=seed, consumers=n_consumers, now=base), batch_size
-            ):
+            bulk_consumers = (
+                [] if in_sql else consumer_rows(seed=seed, consumers=n_consumers, now=base)
+            )
+            for chunk in _batched(bulk_consumers, batch_size):
                 ids = writer.reserve_ids(User, len(chunk))
                 writer.insert(User, [_user_row(i, row) for i, row in zip(ids, chunk, strict=True)])
                 consumer_ids.extend(ids)
             summary.consumers = len(consumer_ids)
 
             # Orders, requests and history, one batch at a time.
-            bar = _progress(requests, progress)
+            bar = _progress(requests, progress and not in_sql)
+            maker = CaseMaker(seed, shop_plan, base, invoice_file)
             cases = iter_cases(
                 seed=seed,
                 shops=shop_plan,
@@ -222,6 +237,8 @@ def seed_demo(
                 requests=requests,
                 now=base,
                 invoice_file=invoice_file,
+                bulk=not in_sql,
+                maker=maker,
             )
             for chunk in _batched(cases, batch_size):
                 order_ids = writer.reserve_ids(Order, len(chunk))
@@ -297,14 +314,52 @@ def seed_demo(
             writer.abort()
             raise
         writer.close()
+        if in_sql and requests > summary.requests:
+            made = bulk_generate(
+                seed=seed,
+                shops=shop_plan,
+                shop_ids=shop_ids,
+                owner_ids=owner_ids,
+                operator_id=operator.pk,
+                consumers=n_consumers,
+                requests=requests - summary.requests,
+                orders_before=maker.orders,
+                now=base,
+                invoice_file=invoice_file,
+                progress=progress,
+            )
+            summary.consumers += made.consumers
+            summary.orders += made.orders
+            summary.requests += made.requests
+            summary.history += made.history
+            summary.states.update(made.states)
 
-    if writer.copy:  # fresh tables: give the planner real statistics at once
-        with connection.cursor() as cursor:
-            for model in (User, Order, InvoiceRequest, HistoryEntry):
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     _analyze([User, Shop, ShopMembership, Order, InvoiceRequest, HistoryEntry, ShopFlowChange])
     summary.seconds = time.monotonic() - started
     return summary
+
+
+CATEGORY_OPERATOR = "category-op"  # runs both demo categories (类目运营), the shared password
+
+
+def _seed_categories(shops: list[Shop], login: Callable[..., Any], passwords: Any) -> None:
+    """Two categories sharing the demo shops (the merchant's first shop in 手机数码), and their
+    operator `category-op`."""
+    from categories.models import Category, CategoryOperator, CategoryShop
+
+    if passwords is not None and CATEGORY_OPERATOR not in passwords:
+        return  # each login was given its own password, and this one none
+    operator = login(CATEGORY_OPERATOR, first_name="运营", last_name="类目")
+    categories = [
+        Category.objects.create(code="3C", name="手机数码"),
+        Category.objects.create(code="HOME", name="家居日用"),
+    ]
+    CategoryShop.objects.bulk_create(
+        CategoryShop(category=categories[i % 2], shop=shop) for i, shop in enumerate(shops)
+    )
+    CategoryOperator.objects.bulk_create(
+        CategoryOperator(category=category, user=operator) for category in categories
+    )
 
 
 def _analyze(models: list[type]) -> None:

@@ -111,8 +111,10 @@ class OrderAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
     """Orders come from the platform; arbitrators read them, nobody edits them here."""
 
     list_display = ["number", "shop", "consumer", "amount", "state", "completed_at"]
+    ordering = ["-id"]  # newest first by the primary key: no sort of millions of rows
     list_filter = ["state"]
     search_fields = ["=number"]
+    search_help_text = gettext_lazy("Order number (exact).")
     list_select_related = ["shop", "consumer"]
 
 
@@ -130,8 +132,12 @@ class InvoiceRequestAdmin(ReadOnly, FastChangeListMixin, admin.ModelAdmin):
         "requested_at",
         "overdue_at",
     ]
+    ordering = ["-id"]  # newest first by the primary key: no sort of millions of rows
     list_filter = ["state", "kind", "invoice_kind"]
-    search_fields = ["=order__number", "title", "=tax_id"]
+    # Exact matches on indexed columns only (`core.changelist.indexed_search`): a substring of
+    # the title would read every row.
+    search_fields = ["=order__number", "=id", "=tax_id"]
+    search_help_text = gettext_lazy("Order number, request number or tax id (exact).")
     list_select_related = ["order", "shop", "consumer"]
     exclude = ["invoice_file"]
     readonly_fields = ["history_display"]

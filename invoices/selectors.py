@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from django.db.models import F, Q, Subquery
+
+from core.scoping import AnyOfSubquery
+
 from .models import InvoiceRequest, Order
 
 LIVE_STATES = (InvoiceRequest.State.PENDING, InvoiceRequest.State.ISSUED)
@@ -30,3 +34,12 @@ def can_reissue(invoice_request: InvoiceRequest) -> bool:
         and invoice_request.kind != InvoiceRequest.Kind.EXCHANGE
         and not invoice_request.order.invoice_requests.filter(state__in=LIVE_STATES).exists()
     )
+
+
+def order_number_or_title(q: str) -> Q:
+    """The merchant list's search: the exact order number or part of the title. The order is
+    looked up first by its unique number (`order_id = ANY(ARRAY(SELECT ...))`), so that both
+    sides of the OR are conditions on the request's own row, read among the shop's rows only;
+    a join to the orders under the OR would make PostgreSQL read every order."""
+    orders = Subquery(Order.objects.for_system().filter(number=q).order_by().values("pk"))
+    return Q(AnyOfSubquery(F("order"), orders)) | Q(title__icontains=q)

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "disputes",
     "penalties",
     "notifications",
+    "categories",
     "demo",
 ]
 
@@ -198,6 +199,7 @@ X_FRAME_OPTIONS = "DENY"
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.tokens.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "core.api.BasicAuthentication",
     ],
@@ -207,13 +209,15 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["core.auth.AnonThrottle", "core.auth.UserThrottle"],
 }
+# An API POST's Idempotency-Key is remembered this long (core.idempotency).
+JDPOP_IDEMPOTENCY_TTL = timedelta(hours=env.float("JDPOP_IDEMPOTENCY_TTL_HOURS", default=24))
 # Requests per period (s, min, hour, day), per address for anonymous callers, per user else;
 # "urge" and "upload" also apply to the pages (core.auth.throttled).
 JDPOP_THROTTLE_RATES = {
@@ -221,6 +225,7 @@ JDPOP_THROTTLE_RATES = {
     "user": env.str("JDPOP_THROTTLE_USER", default="1200/min"),
     "urge": env.str("JDPOP_THROTTLE_URGE", default="20/hour"),
     "upload": env.str("JDPOP_THROTTLE_UPLOAD", default="300/hour"),
+    "token": env.str("JDPOP_THROTTLE_TOKEN", default="10/min"),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "jdpop API",
@@ -280,6 +285,12 @@ JDPOP_AT_RISK = timedelta(hours=env.float("JDPOP_AT_RISK_HOURS", default=48))
 JDPOP_PROMISE_MAX_DAYS = env.int("JDPOP_PROMISE_MAX_DAYS", default=30)
 # The complaint workbench fetches its list again this often, so new tickets appear (spec 4.6).
 JDPOP_WORKBENCH_POLL_SECONDS = env.float("JDPOP_WORKBENCH_POLL_SECONDS", default=20)
+# Category operations (spec 13): a shop is 重点 while the cumulative share of last month's
+# category sales of the shops above it is under the first percentage, A under the second, B
+# under the third, 普通 after.
+JDPOP_CATEGORY_TIER_THRESHOLDS = tuple(
+    env.list("JDPOP_CATEGORY_TIER_THRESHOLDS", cast=int, default=[50, 80, 95])
+)
 
 LOGGING = {
     "version": 1,
@@ -335,6 +346,8 @@ for _task, _env_name, _default in [
     ("tickets.send_ticket_reminders", "REMINDERS", 300.0),
     ("core.drain_outbox", "OUTBOX", 30.0),
     ("notifications.deliver_webhooks", "WEBHOOKS", 30.0),
+    ("core.prune_idempotency_keys", "IDEMPOTENCY_JOBS", 300.0),
+    ("categories.roll_up_category_sales", "CATEGORY_JOBS", 600.0),
 ]:
     CELERY_BEAT_SCHEDULE[_task] = _every(_task, _env_name, _default)
 

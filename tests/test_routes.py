@@ -11,6 +11,7 @@ is sent to log in; and a refused write changes nothing at all.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,8 +26,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, path, resolve, re
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
-from core.models import HistoryEntry, ShopMembership
+from categories.models import Category, CategoryOperator, CategoryShop, MonthPlan
+from core.models import ApiToken, HistoryEntry, ShopMembership
 from core.roles import ARBITRATOR_GROUP
+from core.tokens import token_create
 from disputes import services as disputes
 from disputes.models import Dispute, Evidence
 from invoices import services as invoices
@@ -49,7 +52,8 @@ from tickets.services import ticket_reply, ticket_urge
 
 OWNER, OPERATOR, VIEWER = "owner_a", "operator_a", "viewer_a"
 STAFF_B, X, Y, ARBITRATOR, ANON = "owner_b", "consumer_x", "consumer_y", "arbitrator", "anonymous"
-ROLES = [OWNER, OPERATOR, VIEWER, STAFF_B, X, Y, ARBITRATOR, ANON]
+CATEGORY_OP = "category_op"  # operates the category of shop A (类目运营), no shop role
+ROLES = [OWNER, OPERATOR, VIEWER, STAFF_B, X, Y, ARBITRATOR, CATEGORY_OP, ANON]
 SHOP_A = {OWNER, OPERATOR, VIEWER}
 WRITERS_A = {OWNER, OPERATOR}
 
@@ -95,10 +99,16 @@ def build_world() -> World:
         X: UserFactory(username="consumer_x"),
         Y: UserFactory(username="consumer_y"),
         ARBITRATOR: arbitrator,
+        CATEGORY_OP: UserFactory(username="category_op"),
     }
     x, owner = users[X], users[OWNER]
     w = World(users)
     w.objects["shop"] = shop_a
+    # shop A's category, run by the category operator
+    category = Category.objects.create(code="T1", name="测试类目")
+    CategoryShop.objects.create(category=category, shop=shop_a)
+    CategoryOperator.objects.create(category=category, user=users[CATEGORY_OP])
+    w.objects["category"] = category
     # two overdue requests with urge tickets: one awaiting the reply, one answered with an
     # attachment
     overdue, answered = (
@@ -138,11 +148,25 @@ def build_world() -> World:
     w.objects["settling"] = dispute_in(
         "awaiting_consumer", request__order__shop=shop_a, request__order__consumer=x
     )
+    # a settled dispute whose agreed issue date passed without an invoice (reopenable)
+    w.objects["broken"] = dispute_in(
+        "closed",
+        outcome="settled",
+        plan="another_date",
+        plan_date=(now - timedelta(days=2)).date(),
+        promise_due_at=now - timedelta(days=1),
+        promise_state="broken",
+        promise_broken_at=now - timedelta(hours=23),
+        request__order__shop=shop_a,
+        request__order__consumer=x,
+    )
     judged = DisputeFactory(request__order__shop=shop_a, request__order__consumer=x)
     w.objects["evidence_file"] = disputes.dispute_evidence_add(
         dispute=judged, by=owner, text="发票截图", file=pdf()
     )
     disputes.dispute_evidence_submit(dispute=judged, by=owner)
+    # consumer X's API token (its prefix shows in X's list of tokens)
+    w.objects["token"] = token_create(user=x, name="cli")[0]
     # shop B's and consumer Y's own request, so no list is empty for them
     InvoiceRequestFactory(order__shop=shop_b, order__consumer=users[Y])
     # shop A's webhook endpoint; the events so far delivered: inbox rows and deliveries
@@ -175,6 +199,8 @@ def snapshot() -> tuple:
         (Notification, ("read_at",)),
         (WebhookEndpoint, ("enabled", "secret", "url")),
         (WebhookDelivery, ("state", "next_attempt_at")),
+        (ApiToken, ("revoked_at",)),
+        (MonthPlan, ("growth",)),
     ]
     return tuple(
         tuple(model._base_manager.order_by("pk").values_list("pk", *fields))
@@ -195,7 +221,8 @@ class Route:
     `kind`: "read" (GET an object: `allowed` get 200, other users 404), "write" (POST to an
     object: `allowed` succeed, `readers` get 403, other users 404, and nothing changes for them),
     "list" (GET a list: every user 200, `allowed` see the object `shows`), "auth" (any user
-    who logged in), "open" (anyone).
+    who logged in), "open" (anyone), "service" (the platform's service accounts alone: every
+    role here gets a 403 and changes nothing; `tests/invoices/test_feed.py` calls it as one).
     """
 
     name: str
@@ -213,9 +240,9 @@ def read(name, allowed, kwargs, *, api=False):
     return Route(name, "read", frozenset(allowed), kwargs, api=api)
 
 
-def write(name, allowed, kwargs, *, data=lambda w: {}, readers=(), api=False):
+def write(name, allowed, kwargs, *, data=lambda w: {}, readers=(), api=False, method="post"):
     return Route(
-        name, "write", frozenset(allowed), kwargs, data, frozenset(readers), api=api, method="post"
+        name, "write", frozenset(allowed), kwargs, data, frozenset(readers), api=api, method=method
     )
 
 
@@ -295,6 +322,7 @@ PAGES = [
     write("my-dispute-accept", {X}, pk("settling")),
     write("my-dispute-reject", {X}, pk("settling"), data=lambda w: {"note": "不同意"}),
     write("my-dispute-withdraw", {X}, pk("dispute")),
+    write("my-dispute-reopen", {X}, pk("broken")),
     write("my-evidence-add", {X}, pk("dispute"), data=lambda w: {"text": "补充"}),
     write(
         "my-evidence-remove",
@@ -360,12 +388,19 @@ PAGES = [
         pk("shop"),
         data=lambda w: {"url": "https://hooks.example.com/second", "description": "ERP"},
     ),
+    write("api-token-revoke", {X}, pk("token")),
     read("webhook-detail", {OWNER}, ENDPOINT),
     write("webhook-rotate", {OWNER}, ENDPOINT),
     write("webhook-disable", {OWNER}, ENDPOINT),
     write("webhook-enable", {OWNER}, ENDPOINT),
     write("webhook-delete", {OWNER}, ENDPOINT),
     write("webhook-resend", {OWNER}, lambda w: {**ENDPOINT(w), "delivery_pk": w.delivery.pk}),
+    # category operations: the category's operator only (another category: tests/categories/)
+    listing("category-list", {CATEGORY_OP}, lambda w: w.category.name),
+    read("category-detail", {CATEGORY_OP}, pk("category")),
+    write("category-plan", {CATEGORY_OP}, pk("category"), data=lambda w: {"growth_percent": "5"}),
+    read("category-export", {CATEGORY_OP}, lambda w: {"pk": w.category.pk, "fmt": "csv"}),
+    read("category-shop", {CATEGORY_OP}, lambda w: {"pk": w.category.pk, "shop_pk": w.shop.pk}),
 ]
 
 API = [
@@ -433,6 +468,7 @@ API = [
     ),
     read("api-consumer-dispute-detail", {X}, pk("dispute"), api=True),
     write("api-consumer-dispute-accept", {X}, pk("settling"), api=True),
+    write("api-consumer-dispute-reopen", {X}, pk("broken"), api=True),
     write(
         "api-consumer-dispute-reject",
         {X},
@@ -451,11 +487,56 @@ API = [
         api=True,
     ),
     Route("api-merchant-dispute-plans", "auth", frozenset(), api=True),
+    # dispute evidence (drafts, remove, submit) on both sides, and the consumer's withdrawal
+    read("api-consumer-dispute-evidence", {X}, pk("dispute"), api=True),
+    write(
+        "api-consumer-dispute-evidence",
+        {X},
+        pk("dispute"),
+        data=lambda w: {"text": "补充"},
+        api=True,
+    ),
+    write(
+        "api-consumer-dispute-evidence-remove",
+        {X},
+        lambda w: {"pk": w.dispute.pk, "evidence_pk": w.consumer_draft.pk},
+        api=True,
+        method="delete",
+    ),
+    write("api-consumer-dispute-submit-evidence", {X}, pk("dispute"), api=True),
+    write("api-consumer-dispute-withdraw", {X}, pk("dispute"), api=True),
+    read("api-merchant-dispute-evidence", SHOP_A, pk("dispute"), api=True),
+    write(
+        "api-merchant-dispute-evidence",
+        WRITERS_A,
+        pk("dispute"),
+        data=lambda w: {"text": "补充"},
+        readers={VIEWER},
+        api=True,
+    ),
+    write(
+        "api-merchant-dispute-evidence-remove",
+        WRITERS_A,
+        lambda w: {"pk": w.dispute.pk, "evidence_pk": w.merchant_draft.pk},
+        readers={VIEWER},
+        api=True,
+        method="delete",
+    ),
+    write(
+        "api-merchant-dispute-submit-evidence", WRITERS_A, pk("dispute"), readers={VIEWER}, api=True
+    ),
+    # a shop's scorecard: its staff and arbitrators
+    read("api-shop-scorecard", SHOP_A | {ARBITRATOR}, pk("shop"), api=True),
+    # API tokens: each person's own (getting one, POST auth/token/, is open: see OPEN)
+    listing("api-token-list", {X}, lambda w: w.token.prefix, api=True),
+    write("api-token-detail", {X}, pk("token"), api=True, method="delete"),
     listing("notification-list", X_AND_A, ORDER_NUMBER, api=True),
     read("notification-detail", {OWNER}, pk("owner_note"), api=True),
     write("notification-read", {OWNER}, pk("owner_note"), api=True),
     Route("notification-read-all", "auth", frozenset(), api=True, method="post"),
     Route("notification-unread-count", "auth", frozenset(), api=True),
+    # the platform's order feed: its service accounts only
+    Route("platform-order-list", "service", frozenset(), api=True, method="post"),
 ]
 
 # Routes anyone may call (what they answer does not depend on whose object it is).
@@ -466,6 +547,7 @@ OPEN = {
     "set_language": "post",
     "api-schema": "get",
     "api-docs": "get",
+    "api-token-list": "post",  # a user name and password for a token (tests/api/test_tokens.py)
 }
 TABLE = PAGES + API
 CASES = [(route, role) for route in TABLE for role in ROLES]
@@ -520,7 +602,7 @@ def test_every_operation_of_the_api_schema_has_an_entry():
     covered = {(r.name, r.method) for r in API}
     missing = []
     for api_path, operations in schema["paths"].items():
-        name = resolve(api_path.replace("{id}", "1")).url_name
+        name = resolve(re.sub(r"\{[a-z_]+\}", "1", api_path)).url_name
         for method in operations:
             if (name, method) not in covered and name not in OPEN:
                 missing.append(f"{method.upper()} {api_path} ({name})")
@@ -546,6 +628,8 @@ def test_route_for_role(client, route: Route, role: str):
         response = client.post(
             url, data, **({"content_type": "application/json"} if as_json else {})
         )
+    elif route.method == "delete":
+        response = client.delete(url)
     else:
         response = client.get(url)
     code = response.status_code
@@ -569,6 +653,8 @@ def test_route_for_role(client, route: Route, role: str):
             assert code == 200
         return  # an allowed write may change things
     elif route.kind == "write" and role in route.readers:
+        assert code == 403
+    elif route.kind == "service":
         assert code == 403
     else:
         assert code == 404

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db.models import Count, Q
 from django.utils import timezone
 
+from core.health import COUNT_UP_TO, bounded_count
 from core.models import JobRun
 from invoices.models import InvoiceRequest
 from invoices.overdue import overdue_q
@@ -18,7 +18,8 @@ def health_overdue_without_ticket() -> dict:
     JDPOP_JOB_STALE_AFTER and before the job's last successful run means the job is missing
     requests, and is not ok (a job that stopped running shows in the "jobs" check). Only requests
     that fell overdue within JDPOP_HEALTH_OVERDUE_LOOKBACK are looked at, so that the check
-    stays a short index range however many overdue requests (with tickets) pile up.
+    stays a short index range however many overdue requests (with tickets) pile up. Each count
+    stops at COUNT_UP_TO.
     """
     now = timezone.now()
     grace = now - settings.JDPOP_JOB_STALE_AFTER
@@ -32,22 +33,22 @@ def health_overdue_without_ticket() -> dict:
     )
     cutoff = min(grace, last_ok) if last_ok is not None else None
     lookback = settings.JDPOP_HEALTH_OVERDUE_LOOKBACK
-    counts = (
-        InvoiceRequest.objects.for_system()
-        .filter(
-            overdue_q(now),
-            overdue_at__gte=now - lookback,
-            shop__new_flow_since__isnull=False,
-            urge_ticket__isnull=True,
-        )
-        .aggregate(
-            count=Count("id"),
-            late=Count("id", filter=Q(overdue_at__lt=cutoff or now - lookback)),
-        )
+    # The opening job's own partial index (ir_ticket_due_idx: pending, overdue, no ticket
+    # opened yet) holds only the requests still waiting for a ticket, so both counts are short
+    # range scans of it, and stop at COUNT_UP_TO: a probe never walks the tickets.
+    waiting = InvoiceRequest.objects.for_system().filter(
+        overdue_q(now),
+        overdue_at__gte=now - lookback,
+        ticket_opened_at__isnull=True,
+        shop__new_flow_since__isnull=False,
+        urge_ticket__isnull=True,
     )
+    count = bounded_count(waiting, COUNT_UP_TO)
+    late = bounded_count(waiting.filter(overdue_at__lt=cutoff or now - lookback), COUNT_UP_TO)
     return {
-        "ok": counts["late"] == 0,
-        "count": counts["count"],
-        "past_grace": counts["late"],
+        "ok": late == 0,
+        "count": count,
+        "past_grace": late,
+        "counted_up_to": COUNT_UP_TO,
         "lookback_hours": round(lookback.total_seconds() / 3600, 1),
     }

@@ -33,6 +33,8 @@ class UrgeTicket(models.Model):
         AWAITING_REPLY = "awaiting_reply", _("awaiting reply")
         ANSWERED = "answered", _("answered")
         BREACHED = "breached", _("breached")
+        # The order was cancelled or returned, so its request was cancelled: nothing is owed.
+        CLOSED = "closed", _("closed (order cancelled or returned)")
 
     class Sla(models.TextChoices):
         NONE = "", _("not yet known")
@@ -96,6 +98,7 @@ class UrgeTicket(models.Model):
         _("promise"), max_length=8, choices=PromiseState.choices, default="", blank=True
     )
     promise_broken_at = models.DateTimeField(_("promise broken at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     objects = TicketQuerySet.as_manager()
 
@@ -121,12 +124,28 @@ class UrgeTicket(models.Model):
                 name="ticket_promise_due_idx",
                 condition=Q(promise_state="pending"),
             ),
-            models.Index(fields=["shop", "-opened_at"], name="ticket_shop_opened_idx"),
+            # A shop's tickets by opening; with the SLA, the dashboard's monthly figures read
+            # it index-only (issue 14).
+            models.Index(
+                fields=["shop", "-opened_at"], include=["sla"], name="ticket_perf_shop_opened_idx"
+            ),
+            # The admin's list filtered by state, newest first: a rare state (breached) would
+            # otherwise walk every ticket by the primary key to find a page (issue 14).
+            models.Index(fields=["state", "-id"], name="ticket_perf_state_idx"),
+            # The workbench's page keys, index-only (core.pages' deferred join): its order is
+            # computed from the state and the deadline (issue 14).
+            models.Index(
+                fields=["shop", "state", "reply_due_at", "id"], name="ticket_perf_shop_list_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(state__in=["awaiting_reply", "answered", "breached"]),
+                condition=Q(state__in=["awaiting_reply", "answered", "breached", "closed"]),
                 name="ticket_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="closed") | Q(closed_at__isnull=False),
+                name="ticket_closed_has_time",
             ),
             models.CheckConstraint(
                 condition=Q(sla__in=["", "met", "late", "missed"]), name="ticket_sla_valid"

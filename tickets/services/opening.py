@@ -1,34 +1,39 @@
 """Opening urge tickets (spec 4.1–4.2): the one code path for the beat job and the consumer's
 催开票 button, exactly once per request, whoever gets there first.
 
-A batch is four set-based statements in one transaction, written once for PostgreSQL and
+A batch is five set-based statements in one transaction, written once for PostgreSQL and
 SQLite (`core.sql` holds the few words in which they differ):
 
-1. claim the overdue requests of new-flow shops that have no ticket yet, oldest first, after a
-   cursor (PostgreSQL: `FOR NO KEY UPDATE SKIP LOCKED`, so a request being issued or urged by
-   another transaction right now is left to it, and two jobs at once split the work);
+1. claim the overdue requests of new-flow shops not yet marked as having a ticket, oldest
+   first, after a cursor, from the partial index `ir_ticket_due_idx` (PostgreSQL: `FOR NO KEY
+   UPDATE SKIP LOCKED`, so a request being issued or urged by another transaction right now is
+   left to it, and jobs at once split the work); their ids come back to Python first, so no
+   statement reads the rows it is inserting;
 2. insert their tickets with `ON CONFLICT (request_id) DO NOTHING RETURNING`: the unique key,
    not a check in Python, makes a second ticket impossible;
-3. append the "ticket opened" history rows and 4. queue the "ticket opened" messages (unique
-   outbox keys), both `INSERT ... SELECT` from exactly the tickets step 2 created.
+3. mark every claimed request (`ticket_opened_at`): it leaves the job's index, so a run with
+   nothing to do reads nothing, however many tickets are open;
+4. append the "ticket opened" history rows and 5. queue the "ticket opened" messages (unique
+   outbox keys), both from the rows step 2 returned, passed back as parameters.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from core.history import actor_or_none, history_insert
 from core.outbox import outbox_insert
-from core.sql import id_rows, json_object, timestamp
+from core.sql import execute, id_rows, json_object, postgres, timestamp
 from core.sql import ids as sql_ids
 from core.sql import run as sql_run
 from invoices.models import InvoiceRequest
@@ -50,21 +55,26 @@ RETURNING id, request_id, shop_id
 """
 
 
+def due_requests(now: datetime) -> QuerySet[InvoiceRequest]:
+    """The opening job's queue: overdue requests of new-flow shops with no ticket yet, oldest
+    first (the partial index `ir_ticket_due_idx` holds exactly the unmarked ones)."""
+    return (
+        InvoiceRequest.objects.for_system()
+        .filter(overdue_q(now), ticket_opened_at__isnull=True, shop__new_flow_since__isnull=False)
+        .order_by("overdue_at", "pk")
+    )
+
+
 def _candidates(
     *, now: datetime, request_ids: Sequence[int] | None, after: Cursor | None, limit: int
 ) -> list[tuple[int, datetime]]:
-    """Step 1: the claimed overdue requests without a ticket, as (id, overdue_at)."""
-    has_ticket = Exists(UrgeTicket.objects.filter(request_id=OuterRef("pk")))
-    qs = InvoiceRequest.objects.for_system().filter(
-        overdue_q(now), ~has_ticket, shop__new_flow_since__isnull=False
-    )
+    """Step 1: the claimed overdue requests not yet marked, as (id, overdue_at)."""
+    qs = due_requests(now)
     if request_ids is not None:
         qs = qs.filter(pk__in=request_ids)
     if after is not None:
         qs = qs.filter(Q(overdue_at__gt=after[0]) | Q(overdue_at=after[0], pk__gt=after[1]))
-    claimed = qs.order_by("overdue_at", "pk").select_for_update(
-        no_key=True, skip_locked=True, of=("self",)
-    )
+    claimed = qs.select_for_update(no_key=True, skip_locked=True, of=("self",))
     return list(claimed.values_list("pk", "overdue_at")[:limit])
 
 
@@ -79,16 +89,45 @@ def _insert_tickets(ids: list[int], *, now: datetime, via: str) -> list[tuple[in
     return sql_run(sql, [state, t(now), via, t(reply_due_at(now)), sql_ids(ids)])
 
 
-def _record_opened(ticket_ids: list[int], *, now: datetime, via: str, by_id: int | None) -> None:
-    """Steps 3 and 4: the history row and the "ticket opened" message of each new ticket."""
-    table = UrgeTicket._meta.db_table
-    opened = f"FROM {table} t JOIN {id_rows('chosen')} ON chosen.id = t.id WHERE true"
+def _mark(ids: list[int], *, now: datetime) -> None:
+    """Step 3: every claimed request has its ticket now (made here or before): out of the
+    job's index. (A ticket made outside this module is marked when the job meets it.)"""
+    table = InvoiceRequest._meta.db_table
+    execute(
+        f"UPDATE {table} SET ticket_opened_at = %s FROM {id_rows('chosen')} "
+        f"WHERE {table}.id = chosen.id",
+        [timestamp(now), sql_ids(ids)],
+    )
+
+
+def _opened_rows(opened: list[tuple[int, int, int]]) -> tuple[str, list]:
+    """A FROM item `t` (id, request_id, shop_id) of the new tickets, from parameters: the
+    statements after the insert read what it returned, never the tickets table."""
+    if postgres():
+        columns = [[row[i] for row in opened] for i in range(3)]
+        sql = (
+            "(SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) "
+            "AS x(id, request_id, shop_id)) AS t"
+        )
+        return sql, columns
+    sql = (
+        "(SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS request_id, "
+        "json_extract(value, '$[2]') AS shop_id FROM json_each(%s)) AS t"
+    )
+    return sql, [json.dumps([list(row) for row in opened])]
+
+
+def _record_opened(
+    opened: list[tuple[int, int, int]], *, now: datetime, via: str, by_id: int | None
+) -> None:
+    """Steps 4 and 5: the history row and the "ticket opened" message of each new ticket."""
+    rows, rows_params = _opened_rows(opened)
     sql_run(
         history_insert(
             "SELECT t.request_id, 'ticket', t.id, %s, 'ticket_opened', '', %s, "
-            f"{json_object(('via', '%s'))}, %s {opened}"
+            f"{json_object(('via', '%s'))}, %s FROM {rows} WHERE true"
         ),
-        [by_id, UrgeTicket.State.AWAITING_REPLY, via, timestamp(now), sql_ids(ticket_ids)],
+        [by_id, UrgeTicket.State.AWAITING_REPLY, via, timestamp(now), *rows_params],
     )
     payload = json_object(
         ("ticket_id", "t.id"), ("request_id", "t.request_id"), ("shop_id", "t.shop_id")
@@ -96,9 +135,9 @@ def _record_opened(ticket_ids: list[int], *, now: datetime, via: str, by_id: int
     sql_run(
         outbox_insert(
             "SELECT 'ticket:' || t.id || ':opened' AS key, 'ticket_opened' AS kind, "
-            f"{payload} AS payload, %s AS created_at {opened}"
+            f"{payload} AS payload, %s AS created_at FROM {rows} WHERE true"
         ),
-        [timestamp(now), sql_ids(ticket_ids)],
+        [timestamp(now), *rows_params],
     )
 
 
@@ -122,12 +161,12 @@ def tickets_open_batch(
         candidates = _candidates(now=now, request_ids=request_ids, after=after, limit=limit)
         if not candidates:
             return [], None
-        opened = _insert_tickets([pk for pk, _due in candidates], now=now, via=via)
+        claimed = [pk for pk, _due in candidates]
+        opened = _insert_tickets(claimed, now=now, via=via)
+        _mark(claimed, now=now)
         if opened:
             actor = actor_or_none(by)
-            _record_opened(
-                [t for t, _r, _s in opened], now=now, via=via, by_id=actor.pk if actor else None
-            )
+            _record_opened(opened, now=now, via=via, by_id=actor.pk if actor else None)
     created = [(ticket_id, request_id) for ticket_id, request_id, _shop in opened]
     if len(candidates) < limit:
         return created, None
