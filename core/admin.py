@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from .admin_mixins import ReadOnly
 from .changelist import FastChangeListMixin, recent_filter, values_filter
@@ -112,7 +112,9 @@ class ApiTokenAdmin(ReadOnly, admin.ModelAdmin):
         for token in queryset.filter(revoked_at__isnull=True):
             token_revoke(token=token)
             n += 1
-        self.message_user(request, _("%(n)d token(s) revoked.") % {"n": n})
+        self.message_user(
+            request, ngettext("%(n)d token revoked.", "%(n)d tokens revoked.", n) % {"n": n}
+        )
 
     def get_urls(self):
         return [
@@ -137,7 +139,10 @@ class ApiTokenAdmin(ReadOnly, admin.ModelAdmin):
             )
             self.message_user(
                 request,
-                _("Service account %(username)s made. Copy its token now: it is not shown again.")
+                _(
+                    "Service account %(username)s created. Copy its token now: it is not shown "
+                    "again."
+                )
                 % {"username": form.cleaned_data["username"]},
                 messages.WARNING,
             )

@@ -35,7 +35,7 @@ from django.db import transaction
 from django.db.models import TextChoices
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from core.errors import DomainError
 from core.history import history_rows
@@ -59,8 +59,8 @@ STATES = frozenset(State.values)
 
 
 class Outcome(TextChoices):
-    CREATED = "created", gettext_lazy("created")
-    UPDATED = "updated", gettext_lazy("updated")
+    CREATED = "created", pgettext_lazy("order feed outcome", "created")
+    UPDATED = "updated", pgettext_lazy("order feed outcome", "updated")
     IGNORED = "ignored", gettext_lazy("ignored: not newer than the order's last change")
 
 
