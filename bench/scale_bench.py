@@ -228,7 +228,7 @@ def _setup() -> None:
 
 def open_tickets(as_of: str) -> dict[str, Any]:
     """The opening job over the whole backlog as of `as_of`, and its rate beside the bare
-    insert of the same rows (`tickets_bench.opening_rate`, H14b's ceiling)."""
+    insert of the same rows (`tickets_bench.opening_rate`, the bare-insert ceiling)."""
     from datetime import datetime
 
     _setup()
