@@ -129,6 +129,13 @@ def monthly_sales(
     return sales
 
 
+def _progress(to_date: Decimal, target: Decimal) -> Decimal | None:
+    """Sales to date as a percentage of the target, to one decimal (none without a target)."""
+    if not target:
+        return None
+    return (to_date * 100 / target).quantize(Decimal("0.1"))
+
+
 @dataclass
 class ShopLine:
     """One shop of the category in the plan's month."""
@@ -146,9 +153,7 @@ class ShopLine:
 
     @property
     def progress_percent(self) -> Decimal | None:
-        if not self.target:
-            return None
-        return (self.to_date * 100 / self.target).quantize(Decimal("0.1"))
+        return _progress(self.to_date, self.target)
 
     @property
     def operator_sets(self) -> bool:
@@ -187,9 +192,7 @@ class Overview:
 
     @property
     def progress_percent(self) -> Decimal | None:
-        if not self.target:
-            return None
-        return (self.to_date * 100 / self.target).quantize(Decimal("0.1"))
+        return _progress(self.to_date, self.target)
 
     @property
     def growth_percent(self) -> Decimal:
