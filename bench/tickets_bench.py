@@ -136,17 +136,19 @@ def build(requests: int, overdue: int, shops: int) -> None:
 
 
 def reset_tickets() -> None:
-    """Empty the ticket side, and clear the requests' "ticket opened" marks."""
+    """Empty the ticket side, and put every pending overdue request back on the opening
+    queue."""
     _truncate(
         "core_historyentry, penalties_penalty, tickets_ticketreply, core_outboxmessage, "
         "tickets_urgeticket"
     )
     _sql(
-        "UPDATE invoices_invoicerequest SET ticket_opened_at = NULL "
-        "WHERE ticket_opened_at IS NOT NULL"
+        "INSERT INTO invoices_duerequest (request_id, due_at) SELECT id, overdue_at "
+        "FROM invoices_invoicerequest WHERE state = 'pending' AND overdue_at IS NOT NULL "
+        "ON CONFLICT (request_id) DO NOTHING"
     )
     _sql("VACUUM ANALYZE tickets_urgeticket")
-    _sql("VACUUM ANALYZE invoices_invoicerequest")
+    _sql("VACUUM ANALYZE invoices_duerequest")
 
 
 # --- the rows the scale bench (bench/scale_bench.py) and this one print ----------------------
@@ -179,17 +181,11 @@ def opening_rate(
 ) -> dict[str, Any]:
     """Open every ticket due at `now`: tickets a second, beside the bare insert of the same
     rows into the same schema (the same INSERT statements from ids chosen beforehand, without
-    claiming, marking or the job's loop), the ceiling the job is compared with. Leaves the
+    claiming, dequeuing or the job's loop), the ceiling the job is compared with. Leaves the
     tickets open (the bare insert's are rolled back)."""
     from tickets.services import opening
 
-    due = list(
-        InvoiceRequest.objects.for_system()
-        .filter(state="pending", overdue_at__lt=now, ticket_opened_at__isnull=True)
-        .filter(shop__new_flow_since__isnull=False)
-        .order_by("overdue_at", "pk")
-        .values_list("pk", flat=True)
-    )
+    due = list(opening.due_requests(now).values_list("request_id", flat=True))
     if not due:
         return {"due": 0}
 

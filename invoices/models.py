@@ -217,10 +217,6 @@ class InvoiceRequest(models.Model):
     # its shop is on the old flow or its order is not completed (`overdue.py`). Stored so that
     # the urge job is one index range scan.
     overdue_at = models.DateTimeField(_("overdue after"), null=True, blank=True)
-    # When its urge ticket opened (tickets.services.opening sets it in the batch that opens
-    # the ticket): the opening job's index leaves such requests out, so an idle run reads
-    # nothing however many tickets are open.
-    ticket_opened_at = models.DateTimeField(_("ticket opened at"), null=True, blank=True)
 
     issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
     invoice_code = models.CharField(_("invoice code"), max_length=12, blank=True)
@@ -252,12 +248,6 @@ class InvoiceRequest(models.Model):
                 fields=["overdue_at"],
                 name="ir_pending_overdue_idx",
                 condition=Q(state="pending", overdue_at__isnull=False),
-            ),
-            # The opening job's queue: overdue-to-be requests with no ticket yet.
-            models.Index(
-                fields=["overdue_at", "id"],
-                name="ir_ticket_due_idx",
-                condition=Q(state="pending", overdue_at__isnull=False, ticket_opened_at=None),
             ),
             # A merchant's list, newest first: the page's keys index-only (core.pages'
             # deferred join), then 25 rows by primary key.
@@ -334,6 +324,43 @@ class InvoiceRequest(models.Model):
     def history(self) -> HistoryQuerySet:
         """The request's whole story (its ticket and disputes included), oldest first."""
         return HistoryEntry.objects.of_request(self)
+
+
+class DueRequestQuerySet(ScopedQuerySet):
+    shop_path = None
+    consumer_path = None
+
+
+class DueRequest(models.Model):
+    """The opening job's queue (issue 14): a row for each pending request that has an overdue
+    instant and that the job has not taken yet, `due_at` being that instant.
+
+    The database keeps it, as it keeps an index: the triggers of migration
+    `0097_perf_due_queue` add, move or remove a request's row whenever its `state` or
+    `overdue_at` changes, whoever writes it (the services, the order feed, the gray release,
+    bulk SQL, COPY), so no writer can forget it. `tickets.services.opening` claims the due rows
+    and deletes them in the batch that opens their tickets. The row is narrow so that leaving
+    the queue is a small delete here, not a new version of the wide request row in each of its
+    indexes, and a run with nothing to do reads an empty index range."""
+
+    request = models.OneToOneField(
+        InvoiceRequest,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="due",
+        verbose_name=_("invoice request"),
+    )
+    due_at = models.DateTimeField(_("overdue after"))
+
+    objects = DueRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("request due for an urge ticket")
+        verbose_name_plural = _("requests due for an urge ticket")
+        indexes = [models.Index(fields=["due_at", "request"], name="ir_due_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} @ {self.due_at:%Y-%m-%d %H:%M}"
 
 
 class ShopFlowChange(models.Model):

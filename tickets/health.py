@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from core.health import COUNT_UP_TO, bounded_count
 from core.models import JobRun
-from invoices.models import InvoiceRequest
-from invoices.overdue import overdue_q
+from invoices.models import DueRequest, InvoiceRequest
 
 
 def health_overdue_without_ticket() -> dict:
@@ -33,18 +32,18 @@ def health_overdue_without_ticket() -> dict:
     )
     cutoff = min(grace, last_ok) if last_ok is not None else None
     lookback = settings.JDPOP_HEALTH_OVERDUE_LOOKBACK
-    # The opening job's own partial index (ir_ticket_due_idx: pending, overdue, no ticket
-    # opened yet) holds only the requests still waiting for a ticket, so both counts are short
-    # range scans of it, and stop at COUNT_UP_TO: a probe never walks the tickets.
-    waiting = InvoiceRequest.objects.for_system().filter(
-        overdue_q(now),
-        overdue_at__gte=now - lookback,
-        ticket_opened_at__isnull=True,
-        shop__new_flow_since__isnull=False,
-        urge_ticket__isnull=True,
+    # The opening job's own queue (invoices.DueRequest: pending, overdue, no ticket opened
+    # yet, indexed by its instant) holds only the requests still waiting for a ticket, so both
+    # counts are short range scans of it, and stop at COUNT_UP_TO: a probe never walks the
+    # tickets.
+    waiting = DueRequest.objects.for_system().filter(
+        due_at__lt=now,
+        due_at__gte=now - lookback,
+        request__state=InvoiceRequest.State.PENDING,
+        request__urge_ticket__isnull=True,
     )
     count = bounded_count(waiting, COUNT_UP_TO)
-    late = bounded_count(waiting.filter(overdue_at__lt=cutoff or now - lookback), COUNT_UP_TO)
+    late = bounded_count(waiting.filter(due_at__lt=cutoff or now - lookback), COUNT_UP_TO)
     return {
         "ok": late == 0,
         "count": count,

@@ -13,10 +13,21 @@ WHERE ticket_opened_at IS NULL
 """
 
 
+def forward(apps, schema_editor):
+    # The mark was replaced by the opening queue (invoices 0097_perf_due_queue), which drops
+    # the column: on a database migrated from scratch that may run first, and there is nothing
+    # to mark.
+    connection = schema_editor.connection
+    with connection.cursor() as cursor:
+        table = connection.introspection.get_table_description(cursor, "invoices_invoicerequest")
+    if "ticket_opened_at" in {column.name for column in table}:
+        schema_editor.execute(FORWARD)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("invoices", "0091_perf_ticket_opened_marker"),
         ("tickets", "0002_replies_append_only"),
     ]
 
-    operations = [migrations.RunSQL(FORWARD, reverse_sql=migrations.RunSQL.noop)]
+    operations = [migrations.RunPython(forward, migrations.RunPython.noop, elidable=False)]

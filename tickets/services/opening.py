@@ -4,15 +4,17 @@
 A batch is five set-based statements in one transaction, written once for PostgreSQL and
 SQLite (`core.sql` holds the few words in which they differ):
 
-1. claim the overdue requests of new-flow shops not yet marked as having a ticket, oldest
-   first, after a cursor, from the partial index `ir_ticket_due_idx` (PostgreSQL: `FOR NO KEY
+1. claim the due rows of the opening queue (`invoices.DueRequest`: the pending requests with
+   an overdue instant whose ticket is not open yet, kept by the database), oldest first, after
+   a cursor, from its index `ir_due_queue_idx`, locking their requests (PostgreSQL: `FOR NO KEY
    UPDATE SKIP LOCKED`, so a request being issued or urged by another transaction right now is
    left to it, and jobs at once split the work); their ids come back to Python first, so no
-   statement reads the rows it is inserting;
+   statement reads the rows it is inserting. The consumer's urge claims its one request
+   directly;
 2. insert their tickets with `ON CONFLICT (request_id) DO NOTHING RETURNING`: the unique key,
    not a check in Python, makes a second ticket impossible;
-3. mark every claimed request (`ticket_opened_at`): it leaves the job's index, so a run with
-   nothing to do reads nothing, however many tickets are open;
+3. delete the claimed rows from the queue: a run with nothing to do reads an empty index
+   range, however many tickets are open, and the wide request row is not rewritten;
 4. append the "ticket opened" history rows and 5. queue the "ticket opened" messages (unique
    outbox keys), both from the rows step 2 returned, passed back as parameters.
 """
@@ -26,77 +28,101 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from core.history import actor_or_none, history_insert
 from core.outbox import outbox_insert
-from core.sql import execute, id_rows, json_object, postgres, timestamp
+from core.sql import claim, execute, id_rows, json_object, postgres, timestamp
 from core.sql import ids as sql_ids
 from core.sql import run as sql_run
-from invoices.models import InvoiceRequest
+from invoices.models import DueRequest, InvoiceRequest
 from invoices.overdue import is_overdue, overdue_q
 
 from ..models import UrgeTicket
 from ..rules import reply_due_at
 from ._common import ticket_history
 
-Cursor = tuple[datetime, int]  # (overdue_at, request id) of the last request a batch looked at
+# (due_at as the database returned it, request id) of the last request a batch looked at
+Cursor = tuple[datetime, int]
 
 _INSERT = """
 INSERT INTO {ticket} (request_id, shop_id, state, opened_at, opened_via, reply_due_at,
                       urge_count, sla, resolution, resolution_note, promise_state)
 SELECT r.id, r.shop_id, %s, %s, %s, %s, 0, '', '', '', ''
-FROM {request} r JOIN {chosen} ON chosen.id = r.id WHERE true
+FROM {request} r JOIN {chosen} ON chosen.id = r.id WHERE r.state = %s AND r.overdue_at < %s
 ON CONFLICT (request_id) DO NOTHING
 RETURNING id, request_id, shop_id
 """
 
 
-def due_requests(now: datetime) -> QuerySet[InvoiceRequest]:
-    """The opening job's queue: overdue requests of new-flow shops with no ticket yet, oldest
-    first (the partial index `ir_ticket_due_idx` holds exactly the unmarked ones)."""
+# Step 1 of the job: the requests are locked (not the queue's rows: whoever changes a request
+# holds its lock, so its row cannot change under the claim); `after` is the cursor's condition.
+_CLAIM = """
+SELECT q.request_id, q.due_at FROM {queue} q JOIN {request} r ON r.id = q.request_id
+WHERE q.due_at < %s AND r.state = %s {after}
+ORDER BY q.due_at, q.request_id LIMIT %s {claim}
+"""
+
+
+def due_requests(now: datetime) -> QuerySet[DueRequest]:
+    """The opening job's queue at `now`: the rows of the pending requests strictly past their
+    overdue instant that have no ticket yet, oldest first, from the index `ir_due_queue_idx`."""
+    pending = InvoiceRequest.State.PENDING
     return (
-        InvoiceRequest.objects.for_system()
-        .filter(overdue_q(now), ticket_opened_at__isnull=True, shop__new_flow_since__isnull=False)
-        .order_by("overdue_at", "pk")
+        DueRequest.objects.for_system()
+        .filter(due_at__lt=now, request__state=pending)
+        .order_by("due_at", "request_id")
     )
 
 
 def _candidates(
     *, now: datetime, request_ids: Sequence[int] | None, after: Cursor | None, limit: int
 ) -> list[tuple[int, datetime]]:
-    """Step 1: the claimed overdue requests not yet marked, as (id, overdue_at)."""
-    qs = due_requests(now)
-    if request_ids is not None:
-        qs = qs.filter(pk__in=request_ids)
-    if after is not None:
-        qs = qs.filter(Q(overdue_at__gt=after[0]) | Q(overdue_at=after[0], pk__gt=after[1]))
-    claimed = qs.select_for_update(no_key=True, skip_locked=True, of=("self",))
-    return list(claimed.values_list("pk", "overdue_at")[:limit])
+    """Step 1: the claimed overdue requests, as (id, due_at)."""
+    if request_ids is not None:  # the consumer's urge: its own request, queued or not
+        requests = InvoiceRequest.objects.for_system().filter(overdue_q(now), pk__in=request_ids)
+        claimed = requests.select_for_update(no_key=True, skip_locked=True, of=("self",))
+        return list(claimed.order_by("pk").values_list("pk", "overdue_at")[:limit])
+    after_sql, after_params = "", []
+    if after is not None:  # (row comparison: one index range on both columns)
+        after_sql, after_params = "AND (q.due_at, q.request_id) > (%s, %s)", list(after)
+    sql = _CLAIM.format(
+        queue=DueRequest._meta.db_table,
+        request=InvoiceRequest._meta.db_table,
+        after=after_sql,
+        claim=claim("r"),
+    )
+    pending = InvoiceRequest.State.PENDING
+    return sql_run(sql, [timestamp(now), pending, *after_params, limit])
 
 
 def _insert_tickets(ids: list[int], *, now: datetime, via: str) -> list[tuple[int, int, int]]:
-    """Step 2: (ticket id, request id, shop id) of the tickets this statement created."""
+    """Step 2: (ticket id, request id, shop id) of the tickets this statement created. The
+    claimed requests are locked, and read here as they are now: one that stopped being overdue
+    after the claim's snapshot (issued, its instant moved) gets none."""
     table = UrgeTicket._meta.db_table
     sql = _INSERT.format(
         ticket=table, request=InvoiceRequest._meta.db_table, chosen=id_rows("chosen")
     )
     t = timestamp
     state = UrgeTicket.State.AWAITING_REPLY
-    return sql_run(sql, [state, t(now), via, t(reply_due_at(now)), sql_ids(ids)])
+    pending = InvoiceRequest.State.PENDING
+    params = [state, t(now), via, t(reply_due_at(now)), sql_ids(ids), pending, t(now)]
+    return sql_run(sql, params)
 
 
-def _mark(ids: list[int], *, now: datetime) -> None:
-    """Step 3: every claimed request has its ticket now (made here or before): out of the
-    job's index. (A ticket made outside this module is marked when the job meets it.)"""
-    table = InvoiceRequest._meta.db_table
+def _dequeue(ids: list[int], *, now: datetime) -> None:
+    """Step 3: every claimed request that is still due has its ticket now (made here or
+    before): off the queue. (A ticket made outside this module leaves it when the job meets
+    it; a request whose instant moved to the future keeps its moved row.)"""
+    table = DueRequest._meta.db_table
     execute(
-        f"UPDATE {table} SET ticket_opened_at = %s FROM {id_rows('chosen')} "
-        f"WHERE {table}.id = chosen.id",
-        [timestamp(now), sql_ids(ids)],
+        f"DELETE FROM {table} WHERE request_id IN (SELECT id FROM {id_rows('chosen')}) "
+        "AND due_at < %s",
+        [sql_ids(ids), timestamp(now)],
     )
 
 
@@ -163,7 +189,7 @@ def tickets_open_batch(
             return [], None
         claimed = [pk for pk, _due in candidates]
         opened = _insert_tickets(claimed, now=now, via=via)
-        _mark(claimed, now=now)
+        _dequeue(claimed, now=now)
         if opened:
             actor = actor_or_none(by)
             _record_opened(opened, now=now, via=via, by_id=actor.pk if actor else None)
