@@ -176,13 +176,35 @@ def idle_runs(now: datetime, *, repeat: int = 5) -> dict[str, float]:
     return out
 
 
+_WRITTEN = ("core_outboxmessage", "core_historyentry", "tickets_urgeticket")
+
+
+def _high_water() -> dict[str, int]:
+    """The highest id of each table the opening writes."""
+    return {table: _scalar(f"SELECT coalesce(max(id), 0) FROM {table}") for table in _WRITTEN}
+
+
+def _undo_since(marks: dict[str, int]) -> None:
+    """Delete the rows written after `marks` (a bench's own bare insert, on any database, the
+    scale bench's too), with the session's triggers off (the history's append-only guard; no
+    foreign key points at these rows yet), then VACUUM ANALYZE: the job meets the tables as
+    they were."""
+    with transaction.atomic():
+        _sql("SET LOCAL session_replication_role = replica")
+        for table in _WRITTEN:
+            _sql(f"DELETE FROM {table} WHERE id > %s", [marks[table]])
+    for table in _WRITTEN:
+        _sql(f"VACUUM ANALYZE {table}")
+
+
 def opening_rate(
     now: datetime, *, batch_size: int = 5000, committed: bool = False
 ) -> dict[str, Any]:
     """Open every ticket due at `now`: tickets a second, beside the bare insert of the same
     rows into the same schema (the same INSERT statements from ids chosen beforehand, without
-    claiming, dequeuing or the job's loop), the ceiling the job is compared with. Leaves the
-    tickets open (the bare insert's are rolled back)."""
+    claiming, dequeuing or the job's loop), the ceiling the job is compared with: rolled back,
+    and with `committed`, committed batch by batch as the job commits. Leaves the job's tickets
+    open (the bare inserts' rows are rolled back or deleted)."""
     from tickets.services import opening
 
     due = list(opening.due_requests(now).values_list("request_id", flat=True))
@@ -206,15 +228,15 @@ def opening_rate(
     committed_seconds = None
     if committed:
         # The same bare insert committed batch by batch as the job commits (a rolled-back
-        # transaction never waits for its WAL to reach the disk), then emptied again with
-        # `reset_tickets`: only on this bench's own database, never the scale bench's.
+        # transaction never waits for its WAL to reach the disk), then taken out again.
+        marks = _high_water()
         started = time.perf_counter()
         for i in range(0, len(due), batch_size):
             with transaction.atomic():
                 made = opening._insert_tickets(due[i : i + batch_size], now=now, via="job")
                 opening._record_opened(made, now=now, via="job", by_id=None)
         committed_seconds = time.perf_counter() - started
-        reset_tickets()
+        _undo_since(marks)
     started = time.perf_counter()
     result = jobs.open_overdue_tickets(now=now, batch_size=batch_size, budget_seconds=3600)
     job_seconds = time.perf_counter() - started
@@ -428,11 +450,11 @@ def main() -> None:
         label = "  peak memory, backlog " + format(g["opened"] or 0, ",")
         print(f"{label:<34}{g['peak_mib']:>12} MiB")
     rate = out["opening_rate"]
-    print(f"{'bare insert, same rows and schema':<34}{rate['bare_per_s']:>12,} /s")
     print(f"{'opening job':<34}{rate['job_per_s']:>12,} /s")
-    print(f"{'  job / bare insert':<34}{rate['ratio']:>16}  >= 0.8")
     print(f"{'bare insert, committed per batch':<34}{rate['bare_committed_per_s']:>12,} /s")
-    print(f"{'  job / committed bare insert':<34}{rate['ratio_committed']:>16}  >= 0.8")
+    print(f"{'  job / bare insert':<34}{rate['ratio_committed']:>16}  >= 0.8")
+    print(f"{'bare insert, never committed':<34}{rate['bare_per_s']:>12,} /s")
+    print(f"{'  job / it (no WAL flush waited)':<34}{rate['ratio']:>16}")
     print(f"{'one 100k batch, empty table':<34}{out['one_batch_100k_s']:>14} s")
     for name, ms in out["idle_after_opening_ms"].items():
         print(f"{'  idle ' + name:<34}{ms:>13} ms  < 50 ms")

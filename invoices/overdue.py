@@ -86,5 +86,6 @@ def is_overdue(request: InvoiceRequest, now: datetime) -> bool:
 
 
 def overdue_q(now: datetime) -> Q:
-    """`is_overdue` as a filter (served by the partial index ir_pending_overdue_idx)."""
+    """`is_overdue` as a filter (for a shop, served by the partial index
+    ir_perf_shop_at_risk_idx; the opening job reads its queue, invoices.DueRequest)."""
     return Q(state=PENDING, overdue_at__isnull=False, overdue_at__lt=now)

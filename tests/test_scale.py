@@ -415,3 +415,17 @@ def test_on_postgresql_a_title_search_reads_the_trigram_index(world):
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "ir_perf_title_trgm_idx" in plan, plan
+
+
+@pytest.mark.postgres
+def test_on_postgresql_the_dashboards_at_risk_list_reads_the_shops_own_index(world):
+    """The requests about to fall overdue, of the merchant's shops only: the scan starts from
+    the shops (at 1M, on ir_perf_shop_at_risk_idx), never a walk of every shop's next two days
+    filtered by shop (136 ms at 1M before that index)."""
+    from jdpop.dashboard.selectors import at_risk
+
+    world.grow(2)
+    sql, params = at_risk(world.owner, timezone.now())[:20].query.sql_with_params()
+    plan = _plan(sql, params)
+    assert "Index Cond: ((shop_id = ANY ($0))" in plan, plan
+    assert "Filter: (shop_id" not in plan, plan
