@@ -344,7 +344,11 @@ class DueRequest(models.Model):
     bulk SQL, COPY), so no writer can forget it. `tickets.services.opening` claims the due rows
     and deletes them in the batch that opens their tickets. The row is narrow so that leaving
     the queue is a small delete here, not a new version of the wide request row in each of its
-    indexes, and a run with nothing to do reads an empty index range."""
+    indexes, and a run with nothing to do reads an empty index range.
+
+    Beware: on SQLite, a migration that rebuilds the request table (most `AlterField`s, an
+    `AddField` with a default) drops its triggers without a word; such a migration must create
+    them again (`tests/tickets/test_opening_queue.py` checks that they exist)."""
 
     request = models.OneToOneField(
         InvoiceRequest,

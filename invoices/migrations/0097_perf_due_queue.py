@@ -87,6 +87,10 @@ SQLITE_DROP = [
 
 
 def backfill(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        # No request may be written between this snapshot and the triggers below (the whole
+        # migration is one transaction): writes wait for it, reads do not.
+        schema_editor.execute(f"LOCK TABLE {REQUEST} IN SHARE ROW EXCLUSIVE MODE")
     schema_editor.execute(
         f"INSERT INTO {QUEUE} (request_id, due_at) SELECT id, overdue_at FROM {REQUEST} "
         "WHERE state = 'pending' AND overdue_at IS NOT NULL AND ticket_opened_at IS NULL"

@@ -11,6 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.errors import DomainError
+from core.models import Shop
 from invoices.models import DueRequest, InvoiceRequest, Order
 from invoices.rollout import shops_set_new_flow
 from tests.factories import InvoiceRequestFactory, OrderFactory, ShopFactory
@@ -169,6 +171,34 @@ def test_a_bulk_sql_insert_queues_its_rows_at_once(shop):
     made = InvoiceRequest.objects.for_system().filter(order_id__in=orders)
     assert len(made) == 3
     assert queue() == {r.pk: source.overdue_at for r in [source, *made]}
+
+
+def test_the_triggers_that_keep_the_queue_are_in_place():
+    # A migration that rebuilds the request table on SQLite would drop them silently.
+    if connection.vendor == "postgresql":
+        sql = (
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'invoices_invoicerequest'::regclass "
+            "AND NOT tgisinternal"
+        )
+    else:
+        sql = (
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+            "AND tbl_name = 'invoices_invoicerequest'"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        names = {row[0] for row in cursor.fetchall()}
+    assert {"invoices_due_queue_insert", "invoices_due_queue_update"} <= names
+
+
+def test_a_request_of_a_shop_back_on_the_old_flow_gets_no_ticket(request_at_t0):
+    # a write that raced the switch left an instant on it (the switch clears them)
+    Shop.objects.for_system().filter(pk=request_at_t0.shop_id).update(new_flow_since=None)
+    assert queue() == {request_at_t0.pk: request_at_t0.overdue_at}
+    assert open_overdue_tickets(now=OPENED)["opened"] == 0
+    with pytest.raises(DomainError):
+        ticket_urge(invoice_request=request_at_t0, by=request_at_t0.consumer, at=OPENED)
+    assert not UrgeTicket.objects.for_system().exists()
 
 
 def test_a_deleted_request_takes_its_row_with_it(request_at_t0):

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from core.errors import DomainError
 from core.history import actor_or_none, history_insert
+from core.models import Shop
 from core.outbox import outbox_insert
 from core.sql import claim, execute, id_rows, json_object, postgres, timestamp
 from core.sql import ids as sql_ids
@@ -52,7 +53,8 @@ _INSERT = """
 INSERT INTO {ticket} (request_id, shop_id, state, opened_at, opened_via, reply_due_at,
                       urge_count, sla, resolution, resolution_note, promise_state)
 SELECT r.id, r.shop_id, %s, %s, %s, %s, 0, '', '', '', ''
-FROM {request} r JOIN {chosen} ON chosen.id = r.id WHERE r.state = %s AND r.overdue_at < %s
+FROM {request} r JOIN {chosen} ON chosen.id = r.id JOIN {shop} s ON s.id = r.shop_id
+WHERE r.state = %s AND r.overdue_at < %s AND s.new_flow_since IS NOT NULL
 ON CONFLICT (request_id) DO NOTHING
 RETURNING id, request_id, shop_id
 """
@@ -83,7 +85,9 @@ def _candidates(
 ) -> list[tuple[int, datetime]]:
     """Step 1: the claimed overdue requests, as (id, due_at)."""
     if request_ids is not None:  # the consumer's urge: its own request, queued or not
-        requests = InvoiceRequest.objects.for_system().filter(overdue_q(now), pk__in=request_ids)
+        requests = InvoiceRequest.objects.for_system().filter(
+            overdue_q(now), pk__in=request_ids, shop__new_flow_since__isnull=False
+        )
         claimed = requests.select_for_update(no_key=True, skip_locked=True, of=("self",))
         return list(claimed.order_by("pk").values_list("pk", "overdue_at")[:limit])
     after_sql, after_params = "", []
@@ -102,10 +106,15 @@ def _candidates(
 def _insert_tickets(ids: list[int], *, now: datetime, via: str) -> list[tuple[int, int, int]]:
     """Step 2: (ticket id, request id, shop id) of the tickets this statement created. The
     claimed requests are locked, and read here as they are now: one that stopped being overdue
-    after the claim's snapshot (issued, its instant moved) gets none."""
+    after the claim's snapshot (issued, its instant moved) gets none, and so does one of a shop
+    back on the old flow (its instant is cleared in the same transaction, but a write racing
+    the switch could still carry one)."""
     table = UrgeTicket._meta.db_table
     sql = _INSERT.format(
-        ticket=table, request=InvoiceRequest._meta.db_table, chosen=id_rows("chosen")
+        ticket=table,
+        request=InvoiceRequest._meta.db_table,
+        shop=Shop._meta.db_table,
+        chosen=id_rows("chosen"),
     )
     t = timestamp
     state = UrgeTicket.State.AWAITING_REPLY
@@ -228,7 +237,14 @@ def ticket_urge(
             .select_for_update(no_key=True)
             .get(pk=invoice_request.pk)
         )
-        if not is_overdue(fresh, at):
+        # (A shop back on the old flow takes no urge, even if a write that raced the switch
+        # left an instant on the request.)
+        old_flow = (
+            not Shop.objects.for_system()
+            .filter(pk=fresh.shop_id, new_flow_since__isnull=False)
+            .exists()
+        )
+        if old_flow or not is_overdue(fresh, at):
             raise DomainError(
                 "not_overdue",
                 _(
