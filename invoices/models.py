@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.models import HistoryEntry, HistoryQuerySet, Shop
 from core.scoping import ScopedQuerySet
@@ -24,7 +25,7 @@ class Order(models.Model):
         PAID = "paid", _("paid")
         SHIPPED = "shipped", _("shipped")
         COMPLETED = "completed", _("completed")
-        CANCELLED = "cancelled", _("cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("order state", "cancelled")
         RETURNED = "returned", _("returned")
 
     shop = models.ForeignKey(
@@ -119,7 +120,7 @@ class InvoiceRequest(models.Model):
         PENDING = "pending", _("pending")
         ISSUED = "issued", _("issued")
         REFUSED = "refused", _("refused")
-        CANCELLED = "cancelled", _("cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("invoice request state", "cancelled")
 
     TERMINAL_STATES = (State.ISSUED, State.REFUSED, State.CANCELLED)
     # A re-issue (补开) may follow a request that ended without an invoice.

@@ -44,11 +44,17 @@ class NotificationQuerySet(ScopedQuerySet):
 class Notification(models.Model):
     """One event in one person's inbox, with its text in each language and a link."""
 
-    event = models.ForeignKey("core.OutboxMessage", on_delete=models.PROTECT, related_name="+")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(
+        "core.OutboxMessage", on_delete=models.PROTECT, related_name="+", verbose_name=_("event")
+    )
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("recipient")
+    )
     # The shop whose event it is, for merchant staff (their inbox shows it while they work
     # there); null for what is addressed to a consumer.
-    shop = models.ForeignKey("core.Shop", on_delete=models.CASCADE, null=True, blank=True)
+    shop = models.ForeignKey(
+        "core.Shop", on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("shop")
+    )
     kind = models.CharField(_("kind"), max_length=40)
     texts = models.JSONField(_("texts"), default=dict)  # {language: {"subject", "body"}}
     link = models.CharField(_("link"), max_length=300, blank=True)
@@ -97,7 +103,10 @@ class NotificationSettings(models.Model):
         ENGLISH = "en", "English"
 
     user = models.OneToOneField(
-        User, on_delete=models.CASCADE, related_name="notification_settings"
+        User,
+        on_delete=models.CASCADE,
+        related_name="notification_settings",
+        verbose_name=_("user"),
     )
     language = models.CharField(
         _("e-mail language"), max_length=8, choices=Language.choices, blank=True
@@ -121,18 +130,24 @@ class WebhookEndpoint(models.Model):
     """A shop's own system that receives every event of the shop as a signed POST (Standard
     Webhooks). Registered and managed by the shop's owners only."""
 
-    shop = models.ForeignKey("core.Shop", on_delete=models.CASCADE, related_name="webhooks")
+    shop = models.ForeignKey(
+        "core.Shop", on_delete=models.CASCADE, related_name="webhooks", verbose_name=_("shop")
+    )
     url = models.CharField(_("URL"), max_length=500)  # checked by webhooks.check_url
     description = models.CharField(_("description"), max_length=200, blank=True)
     secret = models.CharField(_("signing secret"), max_length=80)
     # After a rotation the old secret signs too, until this instant (the receiver's overlap).
-    previous_secret = models.CharField(max_length=80, blank=True)
-    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    previous_secret = models.CharField(_("previous signing secret"), max_length=80, blank=True)
+    previous_secret_until = models.DateTimeField(
+        _("previous secret signs until"), null=True, blank=True
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
     disabled_reason = models.CharField(_("why disabled"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("created by")
+    )
     # The last delivery that reached it: an endpoint that has failed for a day is disabled.
     last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
 
@@ -163,13 +178,18 @@ class WebhookDelivery(models.Model):
         FAILED = "failed", pgettext_lazy("webhook delivery", "failed")
 
     endpoint = models.ForeignKey(
-        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+        WebhookEndpoint,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("webhook endpoint"),
     )
-    event = models.ForeignKey("core.OutboxMessage", on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey(
+        "core.OutboxMessage", on_delete=models.PROTECT, related_name="+", verbose_name=_("event")
+    )
     message_id = models.CharField(_("webhook-id"), max_length=64)
     event_type = models.CharField(_("event"), max_length=40)
     # Deliveries for one object go in order: a later one waits while an earlier one is pending.
-    object_key = models.CharField(max_length=60)
+    object_key = models.CharField(_("object"), max_length=60)
     payload = models.JSONField(_("payload"))
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.PENDING
@@ -178,7 +198,7 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(_("next try"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("tries"), default=0)
     # Where in the retry schedule it is (a manual re-send starts the schedule again).
-    step = models.PositiveIntegerField(default=0)
+    step = models.PositiveIntegerField(_("retry step"), default=0)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     last_status = models.PositiveIntegerField(_("last response code"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=500, blank=True)
@@ -214,7 +234,10 @@ class WebhookAttempt(models.Model):
     """One try of a delivery: when, the response code (or the error), how long it took."""
 
     delivery = models.ForeignKey(
-        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+        WebhookDelivery,
+        on_delete=models.CASCADE,
+        related_name="attempt_log",
+        verbose_name=_("webhook delivery"),
     )
     at = models.DateTimeField(_("at"))
     status_code = models.PositiveIntegerField(_("response code"), null=True, blank=True)
