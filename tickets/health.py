@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.health import COUNT_UP_TO, bounded_count
 from core.models import JobRun
+from invoices.due import queue_triggers_in_place
 from invoices.models import DueRequest, InvoiceRequest
 
 
@@ -18,7 +19,8 @@ def health_overdue_without_ticket() -> dict:
     requests, and is not ok (a job that stopped running shows in the "jobs" check). Only requests
     that fell overdue within JDPOP_HEALTH_OVERDUE_LOOKBACK are looked at, so that the check
     stays a short index range however many overdue requests (with tickets) pile up. Each count
-    stops at COUNT_UP_TO.
+    stops at COUNT_UP_TO. Not ok either when the triggers that keep the job's queue are gone
+    (`queue_kept`): no new request would reach it.
     """
     now = timezone.now()
     grace = now - settings.JDPOP_JOB_STALE_AFTER
@@ -44,8 +46,10 @@ def health_overdue_without_ticket() -> dict:
     )
     count = bounded_count(waiting, COUNT_UP_TO)
     late = bounded_count(waiting.filter(due_at__lt=cutoff or now - lookback), COUNT_UP_TO)
+    kept = queue_triggers_in_place()
     return {
-        "ok": late == 0,
+        "ok": late == 0 and kept,
+        "queue_kept": kept,
         "count": count,
         "past_grace": late,
         "counted_up_to": COUNT_UP_TO,

@@ -191,6 +191,19 @@ def test_the_triggers_that_keep_the_queue_are_in_place():
     assert {"invoices_due_queue_insert", "invoices_due_queue_update"} <= names
 
 
+def test_healthz_fails_when_a_trigger_of_the_queue_is_gone(client):
+    assert client.get("/healthz").json()["overdue_without_ticket"]["queue_kept"] is True
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("DROP TRIGGER invoices_due_queue_update ON invoices_invoicerequest")
+        else:
+            cursor.execute("DROP TRIGGER invoices_due_queue_update")
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    check = response.json()["overdue_without_ticket"]
+    assert (check["ok"], check["queue_kept"]) == (False, False)
+
+
 def test_a_request_of_a_shop_back_on_the_old_flow_gets_no_ticket(request_at_t0):
     # a write that raced the switch left an instant on it (the switch clears them)
     Shop.objects.for_system().filter(pk=request_at_t0.shop_id).update(new_flow_since=None)
