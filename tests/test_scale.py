@@ -87,8 +87,8 @@ PAGES = {
     "/merchant/tickets/?state=all": ("owner", 6),
     "/merchant/disputes/": ("owner", 6),
     "/merchant/bulk/": ("owner", 6),
-    "/my/": ("consumer", 7),
-    "/my/disputes/": ("consumer", 6),
+    "/my/": ("consumer", 8),
+    "/my/disputes/": ("consumer", 7),
 }
 
 

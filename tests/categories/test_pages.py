@@ -194,6 +194,16 @@ def test_the_page_shows_tiers_targets_and_the_chart(client, world):
     assert shop_page.status_code == 200 and "¥50000.00" in shop_page.content.decode()
 
 
+def test_the_operators_top_bar_leads_to_the_categories_not_to_a_consumers_disputes(client, world):
+    category, _shops, operator, *_ = world
+    client.force_login(operator)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("category-detail", args=[category.pk])).content.decode()
+    nav = page.split("<nav", 1)[1].split("</nav>", 1)[0]
+    assert f'href="{reverse("category-list")}"' in nav
+    assert reverse("my-disputes") not in nav
+
+
 def test_a_past_month_is_read_only(client, world):
     category, _shops, operator, *_ = world
     client.force_login(operator)
