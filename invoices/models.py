@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -333,6 +335,13 @@ class InvoiceRequest(models.Model):
 class DueRequestQuerySet(ScopedQuerySet):
     shop_path = None
     consumer_path = None
+
+    def due(self, now: datetime) -> DueRequestQuerySet:
+        """The rows of the pending requests strictly past their overdue instant at `now`,
+        oldest first, from the index `ir_due_queue_idx`."""
+        return self.filter(due_at__lt=now, request__state=InvoiceRequest.State.PENDING).order_by(
+            "due_at", "request_id"
+        )
 
 
 class DueRequest(models.Model):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from core.health import COUNT_UP_TO, bounded_count
 from core.models import JobRun
 from invoices.due import queue_triggers_in_place
-from invoices.models import DueRequest, InvoiceRequest
+from invoices.models import DueRequest
 
 
 def health_overdue_without_ticket() -> dict:
@@ -38,11 +38,10 @@ def health_overdue_without_ticket() -> dict:
     # yet, indexed by its instant) holds only the requests still waiting for a ticket, so both
     # counts are short range scans of it, and stop at COUNT_UP_TO: a probe never walks the
     # tickets.
-    waiting = DueRequest.objects.for_system().filter(
-        due_at__lt=now,
-        due_at__gte=now - lookback,
-        request__state=InvoiceRequest.State.PENDING,
-        request__urge_ticket__isnull=True,
+    waiting = (
+        DueRequest.objects.for_system()
+        .due(now)
+        .filter(due_at__gte=now - lookback, request__urge_ticket__isnull=True)
     )
     count = bounded_count(waiting, COUNT_UP_TO)
     late = bounded_count(waiting.filter(due_at__lt=cutoff or now - lookback), COUNT_UP_TO)

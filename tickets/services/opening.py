@@ -72,12 +72,7 @@ ORDER BY q.due_at, q.request_id LIMIT %s {claim}
 def due_requests(now: datetime) -> QuerySet[DueRequest]:
     """The opening job's queue at `now`: the rows of the pending requests strictly past their
     overdue instant that have no ticket yet, oldest first, from the index `ir_due_queue_idx`."""
-    pending = InvoiceRequest.State.PENDING
-    return (
-        DueRequest.objects.for_system()
-        .filter(due_at__lt=now, request__state=pending)
-        .order_by("due_at", "request_id")
-    )
+    return DueRequest.objects.for_system().due(now)
 
 
 def _candidates(
@@ -85,9 +80,8 @@ def _candidates(
 ) -> list[tuple[int, datetime]]:
     """Step 1: the claimed overdue requests, as (id, due_at)."""
     if request_ids is not None:  # the consumer's urge: its own request, queued or not
-        requests = InvoiceRequest.objects.for_system().filter(
-            overdue_q(now), pk__in=request_ids, shop__new_flow_since__isnull=False
-        )
+        # (the shop's flow is checked by the insert, for both paths)
+        requests = InvoiceRequest.objects.for_system().filter(overdue_q(now), pk__in=request_ids)
         claimed = requests.select_for_update(no_key=True, skip_locked=True, of=("self",))
         return list(claimed.order_by("pk").values_list("pk", "overdue_at")[:limit])
     after_sql, after_params = "", []
@@ -234,16 +228,13 @@ def ticket_urge(
         # NO KEY UPDATE: the ticket's own insert checks its foreign key with KEY SHARE.
         fresh = (
             InvoiceRequest.objects.for_system()
-            .select_for_update(no_key=True)
+            .select_related("shop")
+            .select_for_update(no_key=True, of=("self",))
             .get(pk=invoice_request.pk)
         )
         # (A shop back on the old flow takes no urge, even if a write that raced the switch
         # left an instant on the request.)
-        old_flow = (
-            not Shop.objects.for_system()
-            .filter(pk=fresh.shop_id, new_flow_since__isnull=False)
-            .exists()
-        )
+        old_flow = fresh.shop.new_flow_since is None
         if old_flow or not is_overdue(fresh, at):
             raise DomainError(
                 "not_overdue",
