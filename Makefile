@@ -41,6 +41,10 @@ run: .env $(STAMP) $(NODE)
 
 ## make test: lint, then the whole suite (SQLite by default; PostgreSQL when DATABASE_URL is set)
 test: export DJANGO_DEBUG ?= 1
+# On PostgreSQL the worker tests need the real broker: Redis, database 15, unless you say.
+ifneq ($(DATABASE_URL),)
+test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
+endif
 test: $(STAMP) $(NODE) lint browser
 	$(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)

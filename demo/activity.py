@@ -15,6 +15,7 @@ from disputes.services import dispute_open, dispute_opening_problem
 from invoices.models import InvoiceRequest
 from tickets.jobs import flag_broken_promises, flag_missed_replies, open_overdue_tickets
 from tickets.models import UrgeTicket
+from tickets.rules import promise_due_at
 from tickets.services import ticket_reply
 
 DAY = timedelta(days=1)
@@ -44,7 +45,11 @@ def demo_activity(*, now: datetime | None = None, disputes: int = 3) -> dict[str
         by = _writer(ticket.shop_id)
         if by is None:
             continue
-        at = ticket.opened_at + timedelta(hours=2)
+        # Two hours after it opened, but on the China day it opened: the promise is for the
+        # next day, which must have ended by `now` (tickets opened at 22:00 or later would
+        # otherwise be answered, and promise, a day later).
+        day_end = promise_due_at(china_date(ticket.opened_at))
+        at = min(ticket.opened_at + timedelta(hours=2), day_end - timedelta(minutes=1))
         if answered % 2 == 0:
             ticket_reply(
                 ticket=ticket,
